@@ -19,15 +19,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     let file_descriptors = protox::compile(PROTO_FILES, [&proto_root])?;
-    std::fs::write(
-        out_dir.join("docsearch_descriptor.bin"),
-        file_descriptors.encode_to_vec(),
-    )?;
+    let descriptor_bytes = file_descriptors.encode_to_vec();
+    std::fs::write(out_dir.join("docsearch_descriptor.bin"), &descriptor_bytes)?;
 
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         .compile_fds(file_descriptors)?;
+
+    if std::env::var_os("CARGO_FEATURE_JSON").is_some() {
+        pbjson_build::Builder::new()
+            .register_descriptors(&descriptor_bytes)?
+            .build(&[".docsearch"])?;
+    }
 
     for file in PROTO_FILES {
         println!("cargo:rerun-if-changed={file}");

@@ -72,7 +72,7 @@ SOURCES
 
   rm -rf "$dir"
   mv "$staging" "$dir"
-  log "Redis Stack ready: $("$dir/bin/redis-server" --version 2>/dev/null || echo "$dir/bin/redis-server")"
+  log "Redis Stack ready in $dir"
 }
 
 provision_model() {
@@ -128,6 +128,9 @@ print_env() {
 }
 
 mkdir -p "$CACHE_DIR"
+# One provisioning at a time per cache: concurrent test processes may call this script.
+exec 9>"$CACHE_DIR/.provision.lock"
+flock 9
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(all)
 for target in "${targets[@]}"; do

@@ -179,9 +179,9 @@ fn kind_name(kind: Option<&Kind>) -> &'static str {
 
 fn expected_kind(field: &Field) -> &'static str {
     match field.kind {
-        FieldKind::Text(_) => "text",
+        FieldKind::Text(_) => "a text value",
         FieldKind::Tag(_) => "tags { values: [...] }",
-        FieldKind::Numeric(_) => "number",
+        FieldKind::Numeric(_) => "a number value",
         FieldKind::Geo => "geo { longitude, latitude }",
         FieldKind::Vector(_) => "a vector",
     }

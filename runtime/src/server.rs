@@ -102,14 +102,8 @@ impl GrpcServer {
             ServingStatus::NotServing,
         )
         .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(docsearch_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(docsearch_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
+        let reflection_v1 = reflection_builder(&health_services).build_v1()?;
+        let reflection_v1alpha = reflection_builder(&health_services).build_v1alpha()?;
         let routes = routes
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -157,6 +151,21 @@ impl GrpcServer {
         info!(service = name, %address, "stopped");
         outcome
     }
+}
+
+/// Reflection over the contracts, advertising only the services this server runs (the descriptor set
+/// holds every docsearch service).
+fn reflection_builder(services: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(docsearch_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+    for service in services {
+        builder = builder.with_service_name(*service);
+    }
+    builder
 }
 
 async fn set_health(reporter: &HealthReporter, services: &[&'static str], status: ServingStatus) {
