@@ -1,7 +1,9 @@
 //! Indexer configuration: defaults that work against a local Redis, overridden by a TOML file and by
 //! `DOCSEARCH__SECTION__KEY` environment variables.
 
-use docsearch_runtime::config::{ConfigError, EmbeddingConfig, RedisConfig, ServerConfig, TelemetryConfig};
+use docsearch_runtime::config::{
+    ConfigError, EmbeddingConfig, RedisConfig, ServerConfig, TelemetryConfig,
+};
 use serde::{Deserialize, Serialize};
 
 /// Port the indexer listens on by default.
@@ -58,10 +60,15 @@ impl IndexerConfig {
         if !(1..=100_000).contains(&self.ingest.max_batch_documents) {
             return Err(ConfigError::invalid(
                 "ingest.max_batch_documents",
-                format!("{} is out of range; use 1 to 100000", self.ingest.max_batch_documents),
+                format!(
+                    "{} is out of range; use 1 to 100000",
+                    self.ingest.max_batch_documents
+                ),
             ));
         }
-        if self.ingest.max_document_bytes < 1024 || self.ingest.max_document_bytes > self.server.max_message_bytes {
+        if self.ingest.max_document_bytes < 1024
+            || self.ingest.max_document_bytes > self.server.max_message_bytes
+        {
             return Err(ConfigError::invalid(
                 "ingest.max_document_bytes",
                 format!(

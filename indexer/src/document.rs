@@ -55,9 +55,14 @@ pub fn validate(
     document: pb::Document,
     max_document_bytes: usize,
 ) -> Result<ValidDocument, pb::DocumentError> {
-    let pb::Document { id, fields, vectors } = document;
+    let pb::Document {
+        id,
+        fields,
+        vectors,
+    } = document;
     check_id(position, &id)?;
-    let reject = |code, field: &str, message: String| rejection(position, &id, code, field, message);
+    let reject =
+        |code, field: &str, message: String| rejection(position, &id, code, field, message);
 
     let mut encoded = Vec::with_capacity(fields.len() + vectors.len());
     let mut texts: HashMap<&str, &str> = HashMap::new();
@@ -85,13 +90,19 @@ pub fn validate(
         match vectors.get(&field.name) {
             Some(values) => {
                 vector::check(&values.values, options.dimension).map_err(|error| {
-                    reject(pb::DocumentErrorCode::InvalidVector, &field.name, error.message)
+                    reject(
+                        pb::DocumentErrorCode::InvalidVector,
+                        &field.name,
+                        error.message,
+                    )
                 })?;
                 encoded.push((field.name.clone(), vector::encode(&values.values)));
             }
             None => {
-                let pending = pending_embedding(&field.name, options, &texts)
-                    .map_err(|message| reject(pb::DocumentErrorCode::InvalidVector, &field.name, message))?;
+                let pending =
+                    pending_embedding(&field.name, options, &texts).map_err(|message| {
+                        reject(pb::DocumentErrorCode::InvalidVector, &field.name, message)
+                    })?;
                 pending_embeddings.push(pending);
             }
         }
@@ -106,13 +117,21 @@ pub fn validate(
         ));
     }
 
-    let num_bytes: usize = encoded.iter().map(|(name, value)| name.len() + value.len()).sum::<usize>()
-        + pending_embeddings.iter().map(|pending| pending.text.len()).sum::<usize>();
+    let num_bytes: usize = encoded
+        .iter()
+        .map(|(name, value)| name.len() + value.len())
+        .sum::<usize>()
+        + pending_embeddings
+            .iter()
+            .map(|pending| pending.text.len())
+            .sum::<usize>();
     if num_bytes > max_document_bytes {
         return Err(reject(
             pb::DocumentErrorCode::InvalidField,
             "",
-            format!("the document is {num_bytes} bytes; send at most {max_document_bytes} bytes per document"),
+            format!(
+                "the document is {num_bytes} bytes; send at most {max_document_bytes} bytes per document"
+            ),
         ));
     }
 
@@ -128,13 +147,25 @@ fn check_id(position: u32, id: &str) -> Result<(), pb::DocumentError> {
     let message = if id.is_empty() {
         "the id is empty; give every document a unique id".to_owned()
     } else if id.len() > MAX_ID_BYTES {
-        format!("the id is {} bytes long; use at most {MAX_ID_BYTES}", id.len())
+        format!(
+            "the id is {} bytes long; use at most {MAX_ID_BYTES}",
+            id.len()
+        )
     } else if id.chars().any(char::is_control) {
-        format!("the id {} contains control characters; remove them", quote(id))
+        format!(
+            "the id {} contains control characters; remove them",
+            quote(id)
+        )
     } else {
         return Ok(());
     };
-    Err(rejection(position, id, pb::DocumentErrorCode::InvalidId, "id", message))
+    Err(rejection(
+        position,
+        id,
+        pb::DocumentErrorCode::InvalidId,
+        "id",
+        message,
+    ))
 }
 
 /// Plans the embedding of a missing vector from the field's source texts.

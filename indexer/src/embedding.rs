@@ -42,7 +42,10 @@ impl TextEmbedder {
             return Vec::new();
         }
         let Ok(_permit) = self.permits.acquire().await else {
-            return texts.iter().map(|_| Err("the embedding model is shut down".to_owned())).collect();
+            return texts
+                .iter()
+                .map(|_| Err("the embedding model is shut down".to_owned()))
+                .collect();
         };
         let num_texts = texts.len();
         let embedder = Arc::clone(&self.embedder);
@@ -57,6 +60,8 @@ impl TextEmbedder {
             }
         })
         .await;
-        joined.unwrap_or_else(|error| vec![Err(format!("the embedding task failed: {error}")); num_texts])
+        joined.unwrap_or_else(|error| {
+            vec![Err(format!("the embedding task failed: {error}")); num_texts]
+        })
     }
 }

@@ -101,23 +101,37 @@ mod tests {
 
     #[test]
     fn invalid_argument_keeps_field_and_fix() {
-        let status = status(IndexerError::invalid("documents[3].id", "the id is empty; set it"));
+        let status = status(IndexerError::invalid(
+            "documents[3].id",
+            "the id is empty; set it",
+        ));
         assert_eq!(status.code(), Code::InvalidArgument);
-        assert_eq!(status.message(), "invalid documents[3].id: the id is empty; set it");
+        assert_eq!(
+            status.message(),
+            "invalid documents[3].id: the id is empty; set it"
+        );
     }
 
     #[test]
     fn not_found_names_index() {
         let status = status(IndexerError::IndexNotFound("papers".to_owned()));
         assert_eq!(status.code(), Code::NotFound);
-        assert!(status.message().contains("\"papers\""), "{}", status.message());
+        assert!(
+            status.message().contains("\"papers\""),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]
     fn exists_maps_to_already_exists() {
         let status = status(IndexerError::IndexExists("papers".to_owned()));
         assert_eq!(status.code(), Code::AlreadyExists);
-        assert!(status.message().contains("DropIndex"), "{}", status.message());
+        assert!(
+            status.message().contains("DropIndex"),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]
@@ -130,9 +144,16 @@ mod tests {
     #[test]
     fn io_error_is_unavailable() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let status = status(IndexerError::redis("writing a batch", redis::RedisError::from(io)));
+        let status = status(IndexerError::redis(
+            "writing a batch",
+            redis::RedisError::from(io),
+        ));
         assert_eq!(status.code(), Code::Unavailable);
-        assert!(status.message().contains("writing a batch"), "{}", status.message());
+        assert!(
+            status.message().contains("writing a batch"),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]
@@ -142,6 +163,10 @@ mod tests {
             source: anyhow::anyhow!("secret detail"),
         });
         assert_eq!(status.code(), Code::Internal);
-        assert!(!status.message().contains("secret detail"), "{}", status.message());
+        assert!(
+            !status.message().contains("secret detail"),
+            "{}",
+            status.message()
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::config::IngestConfig;
 use crate::document::{ValidDocument, rejection, validate};
 use crate::embedding::TextEmbedder;
 use crate::error::IndexerError;
+use crate::suggestions;
 
 /// Maximum ids in one Delete request.
 pub const MAX_DELETE_IDS: usize = 10_000;
@@ -88,7 +89,7 @@ impl Ingestor {
         }
         let valid = self.embed_missing_vectors(valid, &mut outcome.errors).await;
 
-        self.write_documents(index, &valid).await?;
+        self.write_documents(&entry, &valid).await?;
         outcome.num_written = valid.len() as u32;
         outcome.errors.sort_by_key(|error| error.position);
         debug!(
@@ -102,21 +103,38 @@ impl Ingestor {
     }
 
     /// Deletes documents by id.
-    pub async fn delete(&self, index: &str, ids: Vec<String>) -> Result<DeleteOutcome, IndexerError> {
-        self.load_index(index).await?;
+    pub async fn delete(
+        &self,
+        index: &str,
+        ids: Vec<String>,
+    ) -> Result<DeleteOutcome, IndexerError> {
+        let entry = self.load_index(index).await?;
         if ids.is_empty() {
-            return Err(IndexerError::invalid("ids", "no ids given; send at least one document id"));
+            return Err(IndexerError::invalid(
+                "ids",
+                "no ids given; send at least one document id",
+            ));
         }
         if ids.len() > MAX_DELETE_IDS {
             return Err(IndexerError::invalid(
                 "ids",
-                format!("{} ids given; send at most {MAX_DELETE_IDS} per request", ids.len()),
+                format!(
+                    "{} ids given; send at most {MAX_DELETE_IDS} per request",
+                    ids.len()
+                ),
             ));
         }
         let layout = self.catalog.layout();
+        let suggest_field = entry
+            .schema
+            .suggest_field()
+            .map(|field| field.name.as_str());
         let mut pipeline = redis::pipe();
         pipeline.atomic();
         for id in &ids {
+            if let Some(field) = suggest_field {
+                suggestions::queue_update(&mut pipeline, layout, index, field, id, None);
+            }
             pipeline.del(layout.document_key(index, id));
         }
         let mut connection = self.connection.clone();
@@ -164,7 +182,12 @@ impl Ingestor {
                 ));
                 continue;
             }
-            match validate(&entry.schema, position, document, self.limits.max_document_bytes) {
+            match validate(
+                &entry.schema,
+                position,
+                document,
+                self.limits.max_document_bytes,
+            ) {
                 Ok(document) => valid.push(document),
                 Err(error) => errors.push(error),
             }
@@ -172,7 +195,11 @@ impl Ingestor {
         valid
     }
 
-    async fn drop_existing(&self, index: &str, documents: Vec<ValidDocument>) -> Result<Vec<ValidDocument>, IndexerError> {
+    async fn drop_existing(
+        &self,
+        index: &str,
+        documents: Vec<ValidDocument>,
+    ) -> Result<Vec<ValidDocument>, IndexerError> {
         if documents.is_empty() {
             return Ok(documents);
         }
@@ -200,7 +227,10 @@ impl Ingestor {
         documents: Vec<ValidDocument>,
         errors: &mut Vec<pb::DocumentError>,
     ) -> Vec<ValidDocument> {
-        if documents.iter().all(|document| document.pending_embeddings.is_empty()) {
+        if documents
+            .iter()
+            .all(|document| document.pending_embeddings.is_empty())
+        {
             return documents;
         }
         let Some(embedder) = &self.embedder else {
@@ -222,10 +252,9 @@ impl Ingestor {
         let mut ready = Vec::with_capacity(documents.len());
         let mut to_embed = Vec::new();
         for document in documents {
-            let wrong_model = document
-                .pending_embeddings
-                .iter()
-                .find(|pending| !pending.model.is_empty() && pending.model != embedder.model_name());
+            let wrong_model = document.pending_embeddings.iter().find(|pending| {
+                !pending.model.is_empty() && pending.model != embedder.model_name()
+            });
             match wrong_model {
                 Some(pending) => errors.push(rejection(
                     document.position,
@@ -246,7 +275,12 @@ impl Ingestor {
 
         let texts: Vec<String> = to_embed
             .iter()
-            .flat_map(|document| document.pending_embeddings.iter().map(|pending| pending.text.clone()))
+            .flat_map(|document| {
+                document
+                    .pending_embeddings
+                    .iter()
+                    .map(|pending| pending.text.clone())
+            })
             .collect();
         let vectors = embedder.embed_each(texts).await;
         let mut vectors = vectors.into_iter();
@@ -255,7 +289,9 @@ impl Ingestor {
             let mut failure = None;
             for (pending, result) in pending.into_iter().zip(vectors.by_ref()) {
                 match result {
-                    Ok(values) => document.fields.push((pending.field, vector::encode(&values))),
+                    Ok(values) => document
+                        .fields
+                        .push((pending.field, vector::encode(&values))),
                     Err(message) => failure = Some((pending.field, message)),
                 }
             }
@@ -276,15 +312,33 @@ impl Ingestor {
         ready
     }
 
-    /// Replaces each document's hash in one transaction: all documents are written or none is.
-    async fn write_documents(&self, index: &str, documents: &[ValidDocument]) -> Result<(), IndexerError> {
+    /// Replaces each document's hash, and updates the suggestion dictionary, in one transaction: all
+    /// documents are written or none is.
+    async fn write_documents(
+        &self,
+        entry: &IndexEntry,
+        documents: &[ValidDocument],
+    ) -> Result<(), IndexerError> {
         if documents.is_empty() {
             return Ok(());
         }
+        let index = entry.name.as_str();
         let layout = self.catalog.layout();
+        let suggest_field = entry
+            .schema
+            .suggest_field()
+            .map(|field| field.name.as_str());
         let mut pipeline = redis::pipe();
         pipeline.atomic();
         for document in documents {
+            if let Some(field) = suggest_field {
+                let value = document
+                    .fields
+                    .iter()
+                    .find(|(name, _)| name == field)
+                    .and_then(|(_, bytes)| std::str::from_utf8(bytes).ok());
+                suggestions::queue_update(&mut pipeline, layout, index, field, &document.id, value);
+            }
             let key = layout.document_key(index, &document.id);
             pipeline.del(&key).ignore();
             if !document.fields.is_empty() {

@@ -5,6 +5,7 @@
 //! - [`document`]: validation and encoding of one document against its index schema.
 //! - [`ingest`]: batch writes and deletes, with per-document errors and embedding of missing vectors.
 //! - [`embedding`]: the sentence-embedding model behind an async interface.
+//! - [`suggestions`]: the suggestion dictionary kept in step with the documents.
 //! - [`service`]: the gRPC adapters of `IndexService` and `IngestService`.
 //! - [`error`]: the error type and its mapping to gRPC status codes.
 
@@ -14,6 +15,7 @@ pub mod embedding;
 pub mod error;
 pub mod ingest;
 pub mod service;
+pub mod suggestions;
 
 use anyhow::Context as _;
 use docsearch_proto::v1::index_service_server::IndexServiceServer;
@@ -44,14 +46,19 @@ pub async fn run(config: IndexerConfig, shutdown: CancellationToken) -> anyhow::
     } = config;
 
     let layout = KeyLayout::new(&redis.namespace)?;
-    let connection = connection::connect(&redis).context("failed to set up the Redis connection")?;
+    let connection =
+        connection::connect(&redis).context("failed to set up the Redis connection")?;
     let catalog = Catalog::new(connection.clone(), layout);
     let embedder = match &embedding.model_dir {
         Some(dir) => {
-            let embedder = TextEmbedder::load(dir)
-                .await
-                .with_context(|| format!("failed to load the embedding model from {}", dir.display()))?;
-            info!(model = embedder.model_name(), dimension = embedder.dimension(), "embedding model loaded");
+            let embedder = TextEmbedder::load(dir).await.with_context(|| {
+                format!("failed to load the embedding model from {}", dir.display())
+            })?;
+            info!(
+                model = embedder.model_name(),
+                dimension = embedder.dimension(),
+                "embedding model loaded"
+            );
             Some(embedder)
         }
         None => {

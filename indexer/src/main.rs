@@ -24,28 +24,33 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match docsearch_runtime::config::load(&IndexerConfig::default(), args.config.as_deref())
-        .and_then(|config| config.validate().map(|()| config))
-    {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("indexer: {error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let _telemetry = match docsearch_runtime::telemetry::init("docsearch-indexer", &config.telemetry) {
-        Ok(guard) => guard,
-        Err(error) => {
-            eprintln!("indexer: failed to set up telemetry: {error:#}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+    let config =
+        match docsearch_runtime::config::load(&IndexerConfig::default(), args.config.as_deref())
+            .and_then(|config| config.validate().map(|()| config))
+        {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("indexer: {error}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+    let _telemetry =
+        match docsearch_runtime::telemetry::init("docsearch-indexer", &config.telemetry) {
+            Ok(guard) => guard,
+            Err(error) => {
+                eprintln!("indexer: failed to set up telemetry: {error:#}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
 
     let shutdown = docsearch_runtime::server::shutdown_on_signal();
     match docsearch_indexer::run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "indexer stopped with an error");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "indexer stopped with an error"
+            );
             ExitCode::FAILURE
         }
     }

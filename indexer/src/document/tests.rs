@@ -14,7 +14,9 @@ fn schema() -> Schema {
             pb::FieldSchema {
                 name: "year".to_owned(),
                 index_missing: false,
-                kind: Some(pb::field_schema::Kind::Numeric(pb::NumericField { sortable: true })),
+                kind: Some(pb::field_schema::Kind::Numeric(pb::NumericField {
+                    sortable: true,
+                })),
             },
             pb::FieldSchema {
                 name: "embedding".to_owned(),
@@ -54,7 +56,13 @@ fn document(id: &str, vector: Option<Vec<f32>>) -> pb::Document {
 
 #[test]
 fn vector_document_encodes_fields() {
-    let valid = validate(&schema(), 0, document("1", Some(vec![1.0, 0.0, 0.0])), 1 << 20).unwrap();
+    let valid = validate(
+        &schema(),
+        0,
+        document("1", Some(vec![1.0, 0.0, 0.0])),
+        1 << 20,
+    )
+    .unwrap();
     assert!(valid.pending_embeddings.is_empty());
     let names: Vec<&str> = valid.fields.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["title", "embedding"]);
@@ -70,7 +78,13 @@ fn missing_vector_plans_embedding() {
 
 #[test]
 fn empty_id_rejected() {
-    let error = validate(&schema(), 4, document("", Some(vec![1.0, 0.0, 0.0])), 1 << 20).unwrap_err();
+    let error = validate(
+        &schema(),
+        4,
+        document("", Some(vec![1.0, 0.0, 0.0])),
+        1 << 20,
+    )
+    .unwrap_err();
     assert_eq!(error.position, 4);
     assert_eq!(error.code, pb::DocumentErrorCode::InvalidId as i32);
 }
@@ -80,12 +94,22 @@ fn wrong_dimension_rejected() {
     let error = validate(&schema(), 0, document("1", Some(vec![1.0, 0.0])), 1 << 20).unwrap_err();
     assert_eq!(error.code, pb::DocumentErrorCode::InvalidVector as i32);
     assert_eq!(error.field, "embedding");
-    assert!(error.message.contains("2 values") && error.message.contains("dimension is 3"), "{}", error.message);
+    assert!(
+        error.message.contains("2 values") && error.message.contains("dimension is 3"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
 fn nan_rejected() {
-    let error = validate(&schema(), 0, document("1", Some(vec![1.0, f32::NAN, 0.0])), 1 << 20).unwrap_err();
+    let error = validate(
+        &schema(),
+        0,
+        document("1", Some(vec![1.0, f32::NAN, 0.0])),
+        1 << 20,
+    )
+    .unwrap_err();
     assert_eq!(error.code, pb::DocumentErrorCode::InvalidVector as i32);
     assert!(error.message.contains("NaN"), "{}", error.message);
 }
@@ -101,7 +125,11 @@ fn unknown_field_rejected() {
     );
     let error = validate(&schema(), 0, doc, 1 << 20).unwrap_err();
     assert_eq!(error.field, "venue");
-    assert!(error.message.contains("not in the index schema"), "{}", error.message);
+    assert!(
+        error.message.contains("not in the index schema"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
@@ -109,11 +137,19 @@ fn nothing_to_embed_rejected() {
     let mut doc = document("1", None);
     doc.fields.clear();
     let error = validate(&schema(), 0, doc, 1 << 20).unwrap_err();
-    assert!(error.message.contains("title or abstract"), "{}", error.message);
+    assert!(
+        error.message.contains("title or abstract"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
 fn oversized_document_rejected() {
     let error = validate(&schema(), 0, document("1", Some(vec![1.0, 0.0, 0.0])), 8).unwrap_err();
-    assert!(error.message.contains("at most 8 bytes"), "{}", error.message);
+    assert!(
+        error.message.contains("at most 8 bytes"),
+        "{}",
+        error.message
+    );
 }

@@ -21,12 +21,20 @@ impl IndexAdmin {
         Self { catalog, embedder }
     }
 
-    async fn create(&self, name: &str, schema: Option<pb::IndexSchema>) -> Result<IndexEntry, IndexerError> {
+    async fn create(
+        &self,
+        name: &str,
+        schema: Option<pb::IndexSchema>,
+    ) -> Result<IndexEntry, IndexerError> {
         check_index_name(name).map_err(|error| IndexerError::InvalidArgument(error.within("")))?;
         let Some(schema) = schema else {
-            return Err(IndexerError::invalid("schema", "the request has no schema; send the index fields"));
+            return Err(IndexerError::invalid(
+                "schema",
+                "the request has no schema; send the index fields",
+            ));
         };
-        let mut schema = Schema::from_proto(&schema).map_err(|error| IndexerError::InvalidArgument(error.within("schema")))?;
+        let mut schema = Schema::from_proto(&schema)
+            .map_err(|error| IndexerError::InvalidArgument(error.within("schema")))?;
         self.check_embedding_model(&mut schema)?;
         let entry = self
             .catalog
@@ -148,7 +156,9 @@ impl IndexService for IndexAdmin {
     ) -> Result<Response<pb::DescribeIndexResponse>, Status> {
         let pb::DescribeIndexRequest { name } = request.into_inner();
         let index = self.describe(&name).await?;
-        Ok(Response::new(pb::DescribeIndexResponse { index: Some(index) }))
+        Ok(Response::new(pb::DescribeIndexResponse {
+            index: Some(index),
+        }))
     }
 
     async fn list_indexes(
@@ -163,11 +173,10 @@ impl IndexService for IndexAdmin {
             .map_err(|error| IndexerError::catalog("listing the indexes", error))?;
         let mut indexes = Vec::with_capacity(entries.len());
         for entry in entries {
-            let stats = self
-                .catalog
-                .stats(&entry.name)
-                .await
-                .map_err(|error| IndexerError::catalog("reading the index statistics", error))?;
+            let stats =
+                self.catalog.stats(&entry.name).await.map_err(|error| {
+                    IndexerError::catalog("reading the index statistics", error)
+                })?;
             indexes.push(index_info(&self.catalog, entry, stats));
         }
         Ok(Response::new(pb::ListIndexesResponse { indexes }))
@@ -177,7 +186,10 @@ impl IndexService for IndexAdmin {
         &self,
         request: Request<pb::DropIndexRequest>,
     ) -> Result<Response<pb::DropIndexResponse>, Status> {
-        let pb::DropIndexRequest { name, delete_documents } = request.into_inner();
+        let pb::DropIndexRequest {
+            name,
+            delete_documents,
+        } = request.into_inner();
         check_index_name(&name).map_err(IndexerError::InvalidArgument)?;
         self.catalog
             .drop_index(&name, delete_documents)

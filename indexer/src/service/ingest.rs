@@ -98,7 +98,12 @@ async fn serve_stream(
             errors: outcome.errors,
         };
         if acks.send(Ok(ack)).await.is_err() {
-            warn!(index, batch_id, sequence, "the client left before reading the acknowledgement of a written batch");
+            warn!(
+                index,
+                batch_id,
+                sequence,
+                "the client left before reading the acknowledgement of a written batch"
+            );
             return;
         }
         last_batch_id = Some(batch_id);
@@ -117,17 +122,23 @@ impl IngestService for IngestHandler {
         request: Request<Streaming<pb::IngestRequest>>,
     ) -> Result<Response<Self::IngestStream>, Status> {
         if self.shutdown.is_cancelled() {
-            return Err(Status::unavailable("the indexer is shutting down; send the batches to another replica"));
+            return Err(Status::unavailable(
+                "the indexer is shutting down; send the batches to another replica",
+            ));
         }
         let batches = request.into_inner();
         let (acks, acks_rx) = mpsc::channel(ACK_BUFFER);
         tokio::spawn(
-            serve_stream(self.ingestor.clone(), batches, acks, self.shutdown.clone()).in_current_span(),
+            serve_stream(self.ingestor.clone(), batches, acks, self.shutdown.clone())
+                .in_current_span(),
         );
         Ok(Response::new(Box::pin(ReceiverStream::new(acks_rx))))
     }
 
-    async fn upsert(&self, request: Request<pb::UpsertRequest>) -> Result<Response<pb::UpsertResponse>, Status> {
+    async fn upsert(
+        &self,
+        request: Request<pb::UpsertRequest>,
+    ) -> Result<Response<pb::UpsertResponse>, Status> {
         let pb::UpsertRequest { index, documents } = request.into_inner();
         if documents.len() > MAX_UPSERT_DOCUMENTS {
             return Err(IndexerError::invalid(
@@ -146,7 +157,10 @@ impl IngestService for IngestHandler {
         }))
     }
 
-    async fn delete(&self, request: Request<pb::DeleteRequest>) -> Result<Response<pb::DeleteResponse>, Status> {
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
         let pb::DeleteRequest { index, ids } = request.into_inner();
         let outcome = self.ingestor.delete(&index, ids).await?;
         Ok(Response::new(pb::DeleteResponse {
