@@ -430,7 +430,7 @@ fn parse_text(text: &pb::TextField) -> Result<TextOptions, InvalidValue> {
         sortable,
         suggest,
     } = *text;
-    if !weight.is_finite() || weight < 0.0 || weight > 1000.0 {
+    if !weight.is_finite() || !(0.0..=1000.0).contains(&weight) {
         return Err(InvalidValue::new(
             "weight",
             format!("{weight} is out of range; use a weight from 0 (meaning 1.0) to 1000"),
