@@ -195,11 +195,7 @@ impl Catalog {
         );
         match create.query_async::<()>(&mut connection).await {
             Ok(()) => Ok(()),
-            Err(error)
-                if error
-                    .detail()
-                    .is_some_and(|d| d.contains("Index already exists")) =>
-            {
+            Err(error) if server_error_text(&error).contains("index already exists") => {
                 Err(CatalogError::IndexExists(entry.name.clone()))
             }
             Err(error) if error.code().is_some() && !crate::connection::is_unavailable(&error) => {
@@ -233,8 +229,17 @@ impl Catalog {
 
 /// True for RediSearch's errors about an index name it does not know.
 pub fn is_unknown_index(error: &redis::RedisError) -> bool {
-    let text = error.to_string().to_ascii_lowercase();
+    let text = server_error_text(error);
     text.contains("unknown index name") || text.contains("no such index")
+}
+
+/// Returns a server error's text in lowercase. Redis splits an error reply at its first space into a
+/// code and a detail, so RediSearch's "Unknown Index name" arrives as the code "Unknown" and the detail
+/// "Index name"; this joins them again.
+pub fn server_error_text(error: &redis::RedisError) -> String {
+    let code = error.code().unwrap_or_default();
+    let detail = error.detail().unwrap_or_default();
+    format!("{code} {detail}").to_ascii_lowercase()
 }
 
 fn not_found_or(error: redis::RedisError, name: &str) -> CatalogError {

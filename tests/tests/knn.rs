@@ -12,6 +12,9 @@ const NUM_QUERIES: usize = 50;
 const NUM_GROUPS: usize = 10;
 /// f32 distances from RediSearch against f64 distances computed here.
 const DISTANCE_TOLERANCE: f64 = 1e-5;
+/// HNSW graph parameters of the approximate index.
+const HNSW_M: u32 = 32;
+const HNSW_EF_CONSTRUCTION: u32 = 400;
 /// Neighbours closer together than this may come back in either order.
 const TIE_TOLERANCE: f64 = 1e-6;
 
@@ -60,12 +63,18 @@ impl Corpus {
 }
 
 fn index_schema(algorithm: pb::VectorAlgorithm) -> pb::IndexSchema {
+    let mut vector = schema::vector("embedding", algorithm, DIMENSION as u32);
+    if algorithm == pb::VectorAlgorithm::Hnsw
+        && let Some(pb::field_schema::Kind::Vector(options)) = &mut vector.kind
+    {
+        // Uniform random vectors have no structure for the graph to exploit: with the default M of 16,
+        // EF_RUNTIME 200 finds about 91% of the true top 10 here, and M 32 with a wider construction
+        // search lifts recall above 95%.
+        options.m = HNSW_M;
+        options.ef_construction = HNSW_EF_CONSTRUCTION;
+    }
     pb::IndexSchema {
-        fields: vec![
-            schema::tag("group"),
-            schema::numeric("rank"),
-            schema::vector("embedding", algorithm, DIMENSION as u32),
-        ],
+        fields: vec![schema::tag("group"), schema::numeric("rank"), vector],
     }
 }
 
