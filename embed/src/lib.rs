@@ -19,6 +19,8 @@
 //! # Ok::<(), docsearch_embed::EmbedError>(())
 //! ```
 //!
+//! [`SharedEmbedder`] wraps a loaded model for async services.
+//!
 //! The model directory is the one that `scripts/provision.sh model` creates, by default
 //! `~/.cache/docsearch/all-MiniLM-L6-v2`. Loading verifies the SHA-256 digest of the weights
 //! against [`KNOWN_MODELS`].
@@ -28,8 +30,10 @@ mod error;
 mod known_models;
 mod model_files;
 mod pooling;
+mod shared;
 mod tokenize;
 
 pub use embedder::{Embedder, EmbedderOptions};
 pub use error::EmbedError;
 pub use known_models::{KNOWN_MODELS, KnownModel};
+pub use shared::SharedEmbedder;

@@ -13,9 +13,9 @@ use tracing::{debug, warn};
 
 use crate::config::IngestConfig;
 use crate::document::{ValidDocument, rejection, validate};
-use crate::embedding::TextEmbedder;
 use crate::error::IndexerError;
 use crate::suggestions;
+use docsearch_embed::SharedEmbedder;
 
 /// Maximum ids in one Delete request.
 pub const MAX_DELETE_IDS: usize = 10_000;
@@ -41,7 +41,7 @@ pub struct DeleteOutcome {
 pub struct Ingestor {
     catalog: Catalog,
     connection: ConnectionManager,
-    embedder: Option<TextEmbedder>,
+    embedder: Option<SharedEmbedder>,
     limits: IngestConfig,
 }
 
@@ -49,7 +49,7 @@ impl Ingestor {
     pub fn new(
         catalog: Catalog,
         connection: ConnectionManager,
-        embedder: Option<TextEmbedder>,
+        embedder: Option<SharedEmbedder>,
         limits: IngestConfig,
     ) -> Self {
         Self {

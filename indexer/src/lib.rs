@@ -4,14 +4,12 @@
 //! - [`config`]: settings and their defaults.
 //! - [`document`]: validation and encoding of one document against its index schema.
 //! - [`ingest`]: batch writes and deletes, with per-document errors and embedding of missing vectors.
-//! - [`embedding`]: the sentence-embedding model behind an async interface.
 //! - [`suggestions`]: the suggestion dictionary kept in step with the documents.
 //! - [`service`]: the gRPC adapters of `IndexService` and `IngestService`.
 //! - [`error`]: the error type and its mapping to gRPC status codes.
 
 pub mod config;
 pub mod document;
-pub mod embedding;
 pub mod error;
 pub mod ingest;
 pub mod service;
@@ -30,10 +28,10 @@ use tonic::service::Routes;
 use tracing::info;
 
 use crate::config::IndexerConfig;
-use crate::embedding::TextEmbedder;
 use crate::ingest::Ingestor;
 use crate::service::admin::IndexAdmin;
 use crate::service::ingest::IngestHandler;
+use docsearch_embed::SharedEmbedder;
 
 /// Runs the indexer until `shutdown` is cancelled and in-flight batches are acknowledged.
 pub async fn run(config: IndexerConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -51,7 +49,7 @@ pub async fn run(config: IndexerConfig, shutdown: CancellationToken) -> anyhow::
     let catalog = Catalog::new(connection.clone(), layout);
     let embedder = match &embedding.model_dir {
         Some(dir) => {
-            let embedder = TextEmbedder::load(dir).await.with_context(|| {
+            let embedder = SharedEmbedder::load(dir).await.with_context(|| {
                 format!("failed to load the embedding model from {}", dir.display())
             })?;
             info!(

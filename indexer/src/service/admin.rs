@@ -8,16 +8,16 @@ use docsearch_runtime::schema::Schema;
 use tonic::{Request, Response, Status};
 use tracing::info;
 
-use crate::embedding::TextEmbedder;
 use crate::error::IndexerError;
+use docsearch_embed::SharedEmbedder;
 
 pub struct IndexAdmin {
     catalog: Catalog,
-    embedder: Option<TextEmbedder>,
+    embedder: Option<SharedEmbedder>,
 }
 
 impl IndexAdmin {
-    pub fn new(catalog: Catalog, embedder: Option<TextEmbedder>) -> Self {
+    pub fn new(catalog: Catalog, embedder: Option<SharedEmbedder>) -> Self {
         Self { catalog, embedder }
     }
 

@@ -1,30 +1,39 @@
-//! The embedding model behind an async interface: inference runs on the blocking thread pool, one call
-//! at a time, because the model already uses every core for one batch.
+//! The model behind an async interface for the services: inference runs on tokio's blocking thread pool,
+//! one call at a time, because candle already spreads one batch over every core.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use docsearch_embed::Embedder;
 use tokio::sync::Semaphore;
 
-/// A shared handle on the loaded model.
+use crate::Embedder;
+
+/// A cheap-to-clone handle on a loaded model, shared by the tasks of a service.
 #[derive(Clone)]
-pub struct TextEmbedder {
+pub struct SharedEmbedder {
     embedder: Arc<Embedder>,
     model_name: Arc<str>,
     permits: Arc<Semaphore>,
 }
 
-impl TextEmbedder {
+impl SharedEmbedder {
     /// Loads the model from `model_dir` on the blocking pool.
-    pub async fn load(model_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn load(model_dir: &Path) -> Result<Self, crate::EmbedError> {
         let dir = model_dir.to_owned();
-        let embedder = tokio::task::spawn_blocking(move || Embedder::load(&dir)).await??;
-        Ok(Self {
+        let embedder = match tokio::task::spawn_blocking(move || Embedder::load(&dir)).await {
+            Ok(loaded) => loaded?,
+            Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
+        };
+        Ok(Self::new(embedder))
+    }
+
+    /// Shares an already loaded model.
+    pub fn new(embedder: Embedder) -> Self {
+        Self {
             model_name: Arc::from(embedder.model_name()),
             embedder: Arc::new(embedder),
             permits: Arc::new(Semaphore::new(1)),
-        })
+        }
     }
 
     pub fn model_name(&self) -> &str {
