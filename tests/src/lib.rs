@@ -5,6 +5,7 @@
 //! JSON to a file in a temporary directory; the harness reads its bound address from the `listening`
 //! line and waits for its health status to turn SERVING. On a failed test every log is printed.
 
+pub mod arxiv;
 pub mod data;
 
 use std::path::{Path, PathBuf};
@@ -409,4 +410,54 @@ pub async fn ingest_all(
         acks.push(ack);
     }
     acks
+}
+
+/// Time one run of the `docsearch` command-line client may take before it is killed.
+const CLI_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Exit code and output of one run of the `docsearch` command-line client.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// `None` when the process was killed by a signal or for running past its timeout.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Stack {
+    /// Runs the `docsearch` binary with `args` against this stack's indexer and searcher, and waits
+    /// for it to exit; a run longer than 300 s is killed.
+    pub fn run_cli(&self, args: &[&str]) -> CliOutput {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stdout_path = self.dir.path().join(format!("cli-{run}.stdout"));
+        let stderr_path = self.dir.path().join(format!("cli-{run}.stderr"));
+        let mut process = Command::new(binary("docsearch"))
+            .args(args)
+            .env("DOCSEARCH_INDEXER", self.indexer.endpoint())
+            .env("DOCSEARCH_SEARCHER", self.searcher.endpoint())
+            .env_remove("DOCSEARCH_TIMEOUT")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout_path).expect("failed to create the CLI output file"))
+            .stderr(std::fs::File::create(&stderr_path).expect("failed to create the CLI error file"))
+            .spawn()
+            .expect("failed to start docsearch");
+        let deadline = Instant::now() + CLI_TIMEOUT;
+        let code = loop {
+            if let Some(status) = process.try_wait().expect("failed to wait for docsearch") {
+                break status.code();
+            }
+            if Instant::now() >= deadline {
+                let _ = process.kill();
+                let _ = process.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        CliOutput {
+            code,
+            stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        }
+    }
 }
