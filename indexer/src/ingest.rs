@@ -20,7 +20,7 @@ use docsearch_embed::SharedEmbedder;
 /// Maximum ids in one Delete request.
 pub const MAX_DELETE_IDS: usize = 10_000;
 
-/// What became of a batch.
+/// Result of writing one batch.
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
     pub num_written: u32,
@@ -29,7 +29,7 @@ pub struct BatchOutcome {
     pub errors: Vec<pb::DocumentError>,
 }
 
-/// What became of a Delete request.
+/// Result of a Delete request.
 #[derive(Debug, Default)]
 pub struct DeleteOutcome {
     pub num_deleted: u32,

@@ -94,7 +94,7 @@ fn describe_figment_error(error: &figment::Error) -> String {
     descriptions.join("; ")
 }
 
-/// Where and how a service serves gRPC.
+/// gRPC serving settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
@@ -137,7 +137,7 @@ impl ServerConfig {
     }
 }
 
-/// How a service reaches Redis.
+/// Redis connection settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {

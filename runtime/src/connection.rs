@@ -13,7 +13,7 @@ use crate::config::RedisConfig;
 /// Oldest RediSearch the services work with, as MODULE LIST reports it (2.10.0).
 pub const MIN_SEARCH_MODULE_VERSION: i64 = 21_000;
 
-/// Why Redis cannot serve the services yet.
+/// Reasons that Redis cannot serve the services yet.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadinessError {
     #[error("Redis at {url} does not answer: {source}")]
@@ -28,7 +28,7 @@ pub enum ReadinessError {
 
 /// Creates the connection without waiting for Redis: the first command connects, and a lost
 /// connection is re-established on the next command. A service can thus start while Redis is down
-/// and report NOT_SERVING until it answers.
+/// and report NOT_SERVING until Redis replies.
 pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, RedisError> {
     let client = redis::Client::open(config.url.as_str())?;
     let manager_config = ConnectionManagerConfig::new()
@@ -40,7 +40,7 @@ pub fn connect(config: &RedisConfig) -> Result<ConnectionManager, RedisError> {
     ConnectionManager::new_lazy_with_config(client, manager_config)
 }
 
-/// Checks that Redis answers and has a recent enough search module.
+/// Checks that Redis replies and has a recent enough search module.
 pub async fn check_ready(
     connection: &mut ConnectionManager,
     url: &RedactedUrl,

@@ -1,4 +1,4 @@
-//! What the docsearch indexer and searcher share.
+//! Building blocks shared by the docsearch indexer and searcher.
 //!
 //! - [`schema`], [`fields`], [`vector`]: the index schema and how documents are stored in Redis hashes.
 //! - [`keys`]: the Redis key layout under a namespace.

@@ -153,8 +153,8 @@ impl GrpcServer {
     }
 }
 
-/// Reflection over the contracts, advertising only the services this server runs (the descriptor set
-/// holds every docsearch service).
+/// Builds reflection over the contracts that advertises only the services this server runs, because the
+/// descriptor set contains every docsearch service.
 fn reflection_builder(services: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
     let mut builder = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(docsearch_proto::FILE_DESCRIPTOR_SET)
@@ -175,7 +175,7 @@ async fn set_health(reporter: &HealthReporter, services: &[&'static str], status
     }
 }
 
-/// Probes Redis until shutdown: SERVING while it answers with a search module, NOT_SERVING otherwise.
+/// Probes Redis until shutdown: SERVING while it replies and has a search module, NOT_SERVING otherwise.
 /// Failed probes back off from the configured interval to 30 s and are each logged.
 async fn monitor_readiness(
     reporter: HealthReporter,
@@ -272,8 +272,8 @@ where
 }
 
 fn log_response(method: &str, headers: &http::HeaderMap, elapsed_ms: f64) {
-    // Handlers that fail answer with a trailers-only response, so the status is a header; successful
-    // responses carry it in trailers, after the body.
+    // A failing handler sends a trailers-only response, so its status is a header. Successful responses
+    // carry the status in trailers, after the body.
     let code = headers
         .get("grpc-status")
         .and_then(|value| value.to_str().ok())

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// Time a starting server gets to answer PING with the search module loaded.
+/// Time a starting server gets to reply to FT._LIST, which needs the search module.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts at a free port, since another process may take the port between probe and bind.
 const MAX_START_ATTEMPTS: usize = 5;

@@ -45,16 +45,31 @@ async fn catalog_lifecycle() {
         Err(CatalogError::IndexExists(name)) if name == "papers"
     ));
     assert_eq!(catalog.get("papers").await.expect("get"), created);
-    let names: Vec<String> = catalog.list().await.expect("list").into_iter().map(|entry| entry.name).collect();
+    let names: Vec<String> = catalog
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|entry| entry.name)
+        .collect();
     assert_eq!(names, ["papers"]);
     let stats = catalog.stats("papers").await.expect("stats");
     assert_eq!(stats.num_documents, 0);
     assert!(!stats.indexing);
 
     catalog.drop_index("papers", true).await.expect("drop");
-    assert!(matches!(catalog.get("papers").await, Err(CatalogError::IndexNotFound(_))));
-    assert!(matches!(catalog.drop_index("papers", true).await, Err(CatalogError::IndexNotFound(_))));
-    assert!(matches!(catalog.stats("papers").await, Err(CatalogError::IndexNotFound(_))));
+    assert!(matches!(
+        catalog.get("papers").await,
+        Err(CatalogError::IndexNotFound(_))
+    ));
+    assert!(matches!(
+        catalog.drop_index("papers", true).await,
+        Err(CatalogError::IndexNotFound(_))
+    ));
+    assert!(matches!(
+        catalog.stats("papers").await,
+        Err(CatalogError::IndexNotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -63,7 +78,11 @@ async fn rejected_schema_releases_name() {
     let (catalog, _) = catalog(&server).await;
     // Redis itself creates this index first, so FT.CREATE of the catalog fails.
     let layout = KeyLayout::new(server.namespace()).expect("namespace");
-    let mut direct = redis::Client::open(server.url()).expect("url").get_multiplexed_async_connection().await.expect("connect");
+    let mut direct = redis::Client::open(server.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
     let _: () = redis::cmd("FT.CREATE")
         .arg(layout.search_index("taken"))
         .arg("SCHEMA")
@@ -77,5 +96,8 @@ async fn rejected_schema_releases_name() {
         catalog.create("taken", schema()).await,
         Err(CatalogError::IndexExists(_))
     ));
-    assert!(catalog.list().await.expect("list").is_empty(), "the failed creation left no entry");
+    assert!(
+        catalog.list().await.expect("list").is_empty(),
+        "the failed creation left no entry"
+    );
 }
