@@ -96,6 +96,9 @@ provision_tools() {
     log "installing Python tools into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet "${PY_TOOLS[@]}"
+    # The rotel wheel keeps its collector binary inside the package; expose it next to the others.
+    ln -sf "$("$venv/bin/python" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')" \
+      "$venv/bin/rotel-agent"
   fi
   local buf_dir=$CACHE_DIR/buf
   if [[ ! -x $buf_dir/node_modules/.bin/buf ]]; then

@@ -62,6 +62,7 @@ impl Ingestor {
 
     /// Writes one batch. Invalid documents are reported in the outcome; an unknown index, an oversized
     /// batch or an unreachable Redis fails the whole batch, and then nothing of it is written.
+    #[tracing::instrument(name = "ingest.write_batch", skip_all, fields(index = %index, num_documents = documents.len(), skip_existing))]
     pub async fn write_batch(
         &self,
         index: &str,
@@ -103,6 +104,7 @@ impl Ingestor {
     }
 
     /// Deletes documents by id.
+    #[tracing::instrument(name = "ingest.delete", skip_all, fields(index = %index, num_ids = ids.len()))]
     pub async fn delete(
         &self,
         index: &str,
@@ -222,6 +224,7 @@ impl Ingestor {
 
     /// Computes the vectors that documents left out. Documents whose text cannot be embedded move to
     /// `errors`.
+    #[tracing::instrument(name = "ingest.embed", skip_all, fields(num_documents = documents.len()))]
     async fn embed_missing_vectors(
         &self,
         documents: Vec<ValidDocument>,

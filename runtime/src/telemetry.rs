@@ -9,7 +9,9 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Level;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -57,9 +59,18 @@ pub fn init(
         Some(endpoint) => Some(build_tracer_provider(service_name, endpoint)?),
         None => None,
     };
-    let trace_layer = tracer_provider
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name)));
+    // Only the project's own spans are exported: the HTTP/2 and gRPC libraries open several spans per
+    // frame, which would bury the RPC spans.
+    let exported_targets = Targets::new()
+        .with_target("docsearch_runtime", Level::INFO)
+        .with_target("docsearch_indexer", Level::INFO)
+        .with_target("docsearch_searcher", Level::INFO)
+        .with_target("docsearch_embed", Level::INFO);
+    let trace_layer = tracer_provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(service_name))
+            .with_filter(exported_targets)
+    });
     global::set_text_map_propagator(TraceContextPropagator::new());
 
     tracing_subscriber::registry()
