@@ -97,23 +97,46 @@ pub async fn load_fixture() -> Option<ArxivFixture> {
     let (subset_path, papers) = write_subset(&sample, subset_size, stack.dir.path());
 
     let schema = workspace_root().join("schemas/arxiv.json");
-    let created = stack.run_cli(&["index", "create", INDEX, "--schema", &schema.display().to_string()]);
+    let created = stack.run_cli(&[
+        "index",
+        "create",
+        INDEX,
+        "--schema",
+        &schema.display().to_string(),
+    ]);
     assert_eq!(created.code, Some(0), "index create failed: {created:?}");
-    let load = stack.run_cli(&["load", &subset_path.display().to_string(), "--index", INDEX, "--format", "arxiv"]);
-    Some(ArxivFixture { stack, papers, load })
+    let load = stack.run_cli(&[
+        "load",
+        &subset_path.display().to_string(),
+        "--index",
+        INDEX,
+        "--format",
+        "arxiv",
+    ]);
+    Some(ArxivFixture {
+        stack,
+        papers,
+        load,
+    })
 }
 
 /// Writes every n-th line of the sample, so that the subset spans the whole file, and parses it.
-fn write_subset(sample: &std::path::Path, subset_size: usize, dir: &std::path::Path) -> (PathBuf, Vec<Paper>) {
-    let lines: Vec<String> = BufReader::new(std::fs::File::open(sample).expect("the sample is readable"))
-        .lines()
-        .map(|line| line.expect("the sample is UTF-8"))
-        .collect();
+fn write_subset(
+    sample: &std::path::Path,
+    subset_size: usize,
+    dir: &std::path::Path,
+) -> (PathBuf, Vec<Paper>) {
+    let lines: Vec<String> =
+        BufReader::new(std::fs::File::open(sample).expect("the sample is readable"))
+            .lines()
+            .map(|line| line.expect("the sample is UTF-8"))
+            .collect();
     let step = (lines.len() / subset_size.max(1)).max(1);
     let chosen: Vec<&String> = lines.iter().step_by(step).take(subset_size).collect();
 
     let path = dir.join("arxiv-subset.jsonl");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("failed to create the subset"));
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(&path).expect("failed to create the subset"));
     let mut papers = Vec::with_capacity(chosen.len());
     for line in chosen {
         writeln!(file, "{line}").expect("failed to write the subset");

@@ -413,7 +413,7 @@ pub async fn ingest_all(
 }
 
 /// Time one run of the `docsearch` command-line client may take before it is killed.
-const CLI_TIMEOUT: Duration = Duration::from_secs(300);
+const CLI_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Exit code and output of one run of the `docsearch` command-line client.
 #[derive(Debug)]
@@ -426,7 +426,7 @@ pub struct CliOutput {
 
 impl Stack {
     /// Runs the `docsearch` binary with `args` against this stack's indexer and searcher, and waits
-    /// for it to exit; a run longer than 300 s is killed.
+    /// for it to exit. A run longer than [`CLI_TIMEOUT`] is killed.
     pub fn run_cli(&self, args: &[&str]) -> CliOutput {
         static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -438,8 +438,12 @@ impl Stack {
             .env("DOCSEARCH_SEARCHER", self.searcher.endpoint())
             .env_remove("DOCSEARCH_TIMEOUT")
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&stdout_path).expect("failed to create the CLI output file"))
-            .stderr(std::fs::File::create(&stderr_path).expect("failed to create the CLI error file"))
+            .stdout(
+                std::fs::File::create(&stdout_path).expect("failed to create the CLI output file"),
+            )
+            .stderr(
+                std::fs::File::create(&stderr_path).expect("failed to create the CLI error file"),
+            )
             .spawn()
             .expect("failed to start docsearch");
         let deadline = Instant::now() + CLI_TIMEOUT;

@@ -56,7 +56,11 @@ async fn grpcurl_lists_describes_and_calls() {
         "{services}"
     );
 
-    let description = grpcurl(&[], &indexer, &["describe", "docsearch.v1.IngestService.Ingest"]);
+    let description = grpcurl(
+        &[],
+        &indexer,
+        &["describe", "docsearch.v1.IngestService.Ingest"],
+    );
     assert!(
         description.contains("rpc Ingest ( stream .docsearch.v1.IngestRequest ) returns ( stream .docsearch.v1.IngestResponse )"),
         "{description}"
@@ -72,15 +76,27 @@ async fn grpcurl_lists_describes_and_calls() {
     let schema = r#"{"name": "demo", "schema": {"fields": [
         {"name": "title", "text": {}},
         {"name": "embedding", "vector": {"algorithm": "VECTOR_ALGORITHM_FLAT", "dimension": 3, "metric": "DISTANCE_METRIC_COSINE"}}]}}"#;
-    grpcurl(&["-d", schema], &indexer, &["docsearch.v1.IndexService/CreateIndex"]);
+    grpcurl(
+        &["-d", schema],
+        &indexer,
+        &["docsearch.v1.IndexService/CreateIndex"],
+    );
     let documents = r#"{"index": "demo", "documents": [
         {"id": "a", "fields": {"title": {"text": "first"}}, "vectors": {"embedding": {"values": [1, 0, 0]}}},
         {"id": "b", "fields": {"title": {"text": "second"}}, "vectors": {"embedding": {"values": [0, 1, 0]}}}]}"#;
-    let upsert = grpcurl(&["-d", documents], &indexer, &["docsearch.v1.IngestService/Upsert"]);
+    let upsert = grpcurl(
+        &["-d", documents],
+        &indexer,
+        &["docsearch.v1.IngestService/Upsert"],
+    );
     assert!(upsert.contains("\"numWritten\": 2"), "{upsert}");
 
     let query = r#"{"index": "demo", "vector": {"values": [0.9, 0.1, 0]}, "k": 1}"#;
-    let result = grpcurl(&["-d", query], &searcher, &["docsearch.v1.SearchService/Search"]);
+    let result = grpcurl(
+        &["-d", query],
+        &searcher,
+        &["docsearch.v1.SearchService/Search"],
+    );
     let parsed: serde_json::Value = serde_json::from_str(&result).expect("grpcurl prints JSON");
     assert_eq!(parsed["hits"][0]["id"], "a", "{result}");
     assert_eq!(
