@@ -124,7 +124,7 @@ pub struct LoadArgs {
     pub mapping: Option<PathBuf>,
 
     /// Documents per Ingest batch, from 1 to the indexer's limit (1000 by default). Defaults to
-    /// 64 when the indexer embeds the documents and 500 when the records carry their vectors.
+    /// 256 when the indexer embeds the documents and 500 when the records carry their vectors.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_size: Option<u32>,
 

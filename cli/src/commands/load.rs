@@ -19,9 +19,11 @@ use crate::input::{Converter, Malformed, Record};
 use crate::output::elapsed_text;
 use crate::progress::{Counters, Progress, Totals, rate};
 
-/// Default batch size when the indexer embeds the documents: embedding dominates the cost, and
-/// small batches keep acknowledgements frequent.
-const EMBEDDING_BATCH_SIZE: usize = 64;
+/// Default batch size when the indexer embeds the documents. Embedding dominates the cost, and the
+/// indexer sorts each batch by text length before embedding it, so a larger batch wastes less on
+/// padding: on 2 cores, 256 arXiv papers loaded at 9.9 documents/s in one batch and 8.3 in batches of
+/// 64 (an estimate from one run each).
+const EMBEDDING_BATCH_SIZE: usize = 256;
 /// Default batch size when the records carry their vectors.
 const VECTOR_BATCH_SIZE: usize = 500;
 /// Batches in flight: one being written by the indexer and the next ones queued behind it.
