@@ -32,11 +32,14 @@ pub struct RedisServer {
     namespace: String,
     process: Option<Child>,
     log_path: Option<PathBuf>,
+    /// How the local server was started, for [`RedisServer::restart`]; `None` for an external server.
+    launch: Option<(Launcher, u16)>,
     // Removed after the process is killed, because fields drop in declaration order.
     _dir: Option<TempDir>,
 }
 
 /// How to start a local server.
+#[derive(Clone)]
 enum Launcher {
     /// redis-server with explicit module paths and library path.
     Binary {
@@ -63,6 +66,7 @@ impl RedisServer {
                 namespace,
                 process: None,
                 log_path: None,
+                launch: None,
                 _dir: None,
             };
         }
@@ -95,6 +99,32 @@ impl RedisServer {
             .unwrap_or_default()
     }
 
+    /// Starts the killed server again on the same port, empty, as after a crash without persistence.
+    /// Panics for an external server or when the server does not come up.
+    pub fn restart(&mut self) {
+        self.kill();
+        let (launcher, port) = self
+            .launch
+            .clone()
+            .expect("only a server started here can restart");
+        let dir = self
+            ._dir
+            .as_ref()
+            .expect("a local server has a directory")
+            .path()
+            .to_owned();
+        let log_path = self.log_path.clone().expect("a local server has a log");
+        let process = spawn_server(&launcher, port, &dir, &log_path)
+            .unwrap_or_else(|error| panic!("failed to restart Redis Stack: {error}"));
+        self.process = Some(process);
+        if let Err(error) = wait_until_ready(self) {
+            panic!(
+                "Redis Stack did not come back on port {port}: {error}\n{}",
+                self.log()
+            );
+        }
+    }
+
     /// Kills the server process, as a crash would; for tests of how the services cope.
     pub fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {
@@ -120,16 +150,45 @@ fn start_local(launcher: &Launcher, namespace: &str) -> Result<RedisServer, Stri
         .map_err(|error| format!("failed to create a temporary directory: {error}"))?;
     let port = free_port()?;
     let log_path = dir.path().join("redis.log");
-    let log_file = std::fs::File::create(&log_path)
-        .map_err(|error| format!("failed to create the log: {error}"))?;
+    let process = spawn_server(launcher, port, dir.path(), &log_path)?;
 
+    let mut server = RedisServer {
+        url: format!("redis://127.0.0.1:{port}"),
+        namespace: namespace.to_owned(),
+        process: Some(process),
+        log_path: Some(log_path),
+        launch: Some((launcher.clone(), port)),
+        _dir: Some(dir),
+    };
+    match wait_until_ready(&mut server) {
+        Ok(()) => Ok(server),
+        Err(error) => {
+            let log = server.log();
+            server.kill();
+            Err(format!("{error}\n---- server log ----\n{log}"))
+        }
+    }
+}
+
+/// Runs the server on `port` with its data and log in `dir`, appending to the log.
+fn spawn_server(
+    launcher: &Launcher,
+    port: u16,
+    dir: &Path,
+    log_path: &Path,
+) -> Result<Child, String> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|error| format!("failed to open the log: {error}"))?;
     let common_args = [
         "--port".to_owned(),
         port.to_string(),
         "--bind".to_owned(),
         "127.0.0.1".to_owned(),
         "--dir".to_owned(),
-        dir.path().display().to_string(),
+        dir.display().to_string(),
         "--save".to_owned(),
         String::new(),
         "--appendonly".to_owned(),
@@ -160,27 +219,11 @@ fn start_local(launcher: &Launcher, namespace: &str) -> Result<RedisServer, Stri
         }
     };
     let stderr = log_file.try_clone().map_err(|error| error.to_string())?;
-    let process = command
+    command
         .stdout(Stdio::from(log_file))
         .stderr(Stdio::from(stderr))
         .spawn()
-        .map_err(|error| format!("failed to run the Redis Stack server: {error}"))?;
-
-    let mut server = RedisServer {
-        url: format!("redis://127.0.0.1:{port}"),
-        namespace: namespace.to_owned(),
-        process: Some(process),
-        log_path: Some(log_path),
-        _dir: Some(dir),
-    };
-    match wait_until_ready(&mut server) {
-        Ok(()) => Ok(server),
-        Err(error) => {
-            let log = server.log();
-            server.kill();
-            Err(format!("{error}\n---- server log ----\n{log}"))
-        }
-    }
+        .map_err(|error| format!("failed to run the Redis Stack server: {error}"))
 }
 
 fn wait_until_ready(server: &mut RedisServer) -> Result<(), String> {
