@@ -246,7 +246,7 @@ mod tests {
             "year",
             FieldKind::Numeric(NumericOptions { sortable: true }),
         );
-        for number in [2019.0, -0.1, 1e-300, 123456789.123456789] {
+        for number in [2019.0, -0.1, 1e-300, 123_456_789.123_456_78] {
             let value = pb::FieldValue {
                 kind: Some(Kind::Number(number)),
             };
