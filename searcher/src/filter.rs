@@ -529,7 +529,7 @@ fn is_lexer_space(c: char) -> bool {
 }
 
 /// Rejects control characters that the query lexer skips and that no backslash can protect.
-fn check_control_characters(value: &str, path: &str) -> Result<(), InvalidValue> {
+pub(crate) fn check_control_characters(value: &str, path: &str) -> Result<(), InvalidValue> {
     match value
         .chars()
         .find(|&c| c.is_ascii_control() && !is_lexer_space(c))
@@ -666,12 +666,19 @@ fn single_word<'v>(text: &'v str, path: &str, what: &str) -> Result<&'v str, Inv
     }
 }
 
-fn split_words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c == ' ' || c == '\t' || TEXT_SEPARATORS.contains(c))
+/// Splits text into words at the characters where RediSearch splits TEXT fields when it indexes them.
+pub(crate) fn split_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(is_word_separator)
         .filter(|word| !word.is_empty())
 }
 
-fn is_stopword(word: &str) -> bool {
+/// True for the characters at which RediSearch splits TEXT fields into words.
+pub(crate) fn is_word_separator(c: char) -> bool {
+    c == ' ' || c == '\t' || TEXT_SEPARATORS.contains(c)
+}
+
+/// True for a default stop word, which RediSearch does not index in TEXT fields created without STOPWORDS.
+pub(crate) fn is_stopword(word: &str) -> bool {
     DEFAULT_STOPWORDS
         .iter()
         .any(|stopword| word.eq_ignore_ascii_case(stopword))

@@ -9,7 +9,8 @@ use docsearch_searcher::config::SearcherConfig;
 /// Exit code for an invalid configuration (EX_CONFIG in sysexits.h).
 const EXIT_CONFIG: u8 = 78;
 
-/// docsearch searcher: k-nearest-neighbour search with filters, and document lookup, over gRPC.
+/// docsearch searcher: KNN, vector range, full-text and hybrid search with filters, document lookup and
+/// suggestions, over gRPC.
 ///
 /// Settings come from defaults, then the TOML file given with --config, then environment variables
 /// named DOCSEARCH__SECTION__KEY (for example DOCSEARCH__REDIS__URL).

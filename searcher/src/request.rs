@@ -1,23 +1,68 @@
-//! Validation of a Search request: first the checks that need no schema ([`KnnRequest::parse`]), then
-//! the checks against the index schema ([`KnnRequest::bind`]), which yield a [`KnnQuery`] ready to run.
+//! Validation of a Search request: first the checks that need no schema ([`CheckedRequest::parse`]),
+//! then the checks against the index schema ([`CheckedRequest::bind`]), which yield a [`Query`] ready
+//! to run. Every rule about which fields a mode accepts lives here.
+//!
+//! - [`vector`]: the query vector's source and the vector options.
+//! - [`text`]: the query text and the text options.
+//! - [`results`]: paging, returned fields, sorting, facets and fusion.
+
+mod results;
+mod text;
+mod vector;
+
+use std::collections::HashMap;
 
 use docsearch_proto::v1 as pb;
-use docsearch_runtime::InvalidValue;
 use docsearch_runtime::keys::check_index_name;
-use docsearch_runtime::schema::{
-    DistanceMetric, Field, FieldKind, Schema, VectorAlgorithm, VectorOptions,
-};
+use docsearch_runtime::schema::{DistanceMetric, Field, FieldKind, Schema, VectorOptions};
 use docsearch_runtime::validate::quote;
-use docsearch_runtime::vector;
 
 use crate::config::SearchConfig;
 use crate::error::SearchError;
 use crate::filter;
+use crate::fuzzy::Fuzziness;
+use crate::text_query::Scope;
+
+pub use results::{DEFAULT_FACET_LIMIT, Facet, FacetKind, MAX_FACET_BUCKETS, MAX_FACETS};
+pub use vector::{MAX_EF_RUNTIME, describe_field};
 
 /// Maximum length of a document id, in bytes.
 pub const MAX_ID_BYTES: usize = 512;
-/// Largest HNSW candidate list size a query may request.
-pub const MAX_EF_RUNTIME: u32 = 4096;
+/// Candidates each HYBRID leg fetches when the request leaves the window at 0 and pages less deep.
+pub const DEFAULT_HYBRID_WINDOW: usize = 100;
+/// The reciprocal rank fusion constant when the request leaves it at 0.
+pub const DEFAULT_RRF_CONSTANT: u32 = 60;
+/// The weight of the vector leg in linear fusion when the request leaves it unset.
+pub const DEFAULT_VECTOR_WEIGHT: f64 = 0.5;
+
+/// The mode a request runs in, after the defaults are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Knn,
+    Range,
+    Text,
+    Hybrid,
+}
+
+impl Mode {
+    pub fn to_proto(self) -> pb::SearchMode {
+        match self {
+            Mode::Knn => pb::SearchMode::Knn,
+            Mode::Range => pb::SearchMode::Range,
+            Mode::Text => pb::SearchMode::Text,
+            Mode::Hybrid => pb::SearchMode::Hybrid,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Knn => "KNN",
+            Mode::Range => "RANGE",
+            Mode::Text => "TEXT",
+            Mode::Hybrid => "HYBRID",
+        }
+    }
+}
 
 /// The source of the query vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,19 +87,20 @@ pub enum HybridPolicy {
     AdhocBruteForce,
 }
 
-/// A KNN request that passed the checks that need no schema.
-#[derive(Debug, Clone)]
-pub struct KnnRequest {
-    pub index: String,
-    /// `None` only for `count_only` requests.
-    source: Option<QuerySource>,
-    vector_options: pb::VectorOptions,
-    hybrid_policy: Option<HybridPolicy>,
-    filter: Option<pb::Filter>,
-    k: usize,
-    offset: usize,
-    return_fields: Vec<String>,
-    count_only: bool,
+/// The method that combines the two legs of a HYBRID query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FusionMethod {
+    /// Reciprocal rank fusion: the sum over legs of 1 / (constant + rank).
+    Rrf { constant: u32 },
+    /// A weighted sum of the normalised vector similarity and the text score.
+    Linear { vector_weight: f64 },
+}
+
+/// The fusion of a HYBRID query and the candidates each leg fetches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fusion {
+    pub method: FusionMethod,
+    pub window: usize,
 }
 
 /// The VECTOR field a query searches.
@@ -64,32 +110,113 @@ pub struct VectorTarget {
     pub options: VectorOptions,
 }
 
-/// A KNN query checked against the index schema.
+/// The vector part of a KNN, RANGE or HYBRID query.
 #[derive(Debug, Clone)]
-pub struct KnnQuery {
-    pub index: String,
+pub struct VectorQuery {
+    /// `None` only for a `count_only` KNN request, which needs no vector.
     pub source: Option<QuerySource>,
     pub target: VectorTarget,
     pub ef_runtime: Option<u32>,
     pub hybrid_policy: Option<HybridPolicy>,
+    /// RANGE only: the maximum distance, inclusive.
+    pub distance_threshold: Option<f64>,
+}
+
+impl VectorQuery {
+    pub fn metric(&self) -> DistanceMetric {
+        self.target.options.metric
+    }
+
+    /// Returns the document to leave out of the results, if any.
+    pub fn excluded_id(&self) -> Option<&str> {
+        match &self.source {
+            Some(QuerySource::SimilarTo { id, exclude: true }) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// The text part of a TEXT or HYBRID query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextQuery {
+    /// The words of the text, without stop words and duplicates.
+    pub words: Vec<String>,
+    pub scope: Scope,
+    pub fuzziness: Fuzziness,
+    pub match_all: bool,
+    /// TEXT fields whose snippets come back with each hit; empty when highlighting is off.
+    pub highlight_fields: Vec<String>,
+    /// Lower-cased words that the index lacks, each with the indexed term it was likely meant to be.
+    /// Empty until the query runs (see [`crate::spelling`]).
+    pub corrections: HashMap<String, String>,
+}
+
+impl TextQuery {
+    /// Writes the RediSearch query of the text, restricted to the documents that pass `filter`.
+    pub fn query_string(&self, filter: Option<&str>) -> String {
+        crate::text_query::build(
+            &crate::text_query::TextSpec {
+                words: &self.words,
+                scope: &self.scope,
+                fuzziness: self.fuzziness,
+                match_all: self.match_all,
+                corrections: &self.corrections,
+            },
+            filter,
+        )
+    }
+}
+
+/// A sortable field and the direction to sort it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub field: Field,
+    pub descending: bool,
+}
+
+/// A Search request checked against the index schema.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: String,
+    pub mode: Mode,
+    /// KNN, RANGE and HYBRID.
+    pub vector: Option<VectorQuery>,
+    /// TEXT and HYBRID.
+    pub text: Option<TextQuery>,
+    /// HYBRID only.
+    pub fusion: Option<Fusion>,
     /// The compiled filter; `None` passes every document.
     pub filter: Option<String>,
     pub k: usize,
     pub offset: usize,
     /// Fields returned with each hit, none of them VECTOR fields.
     pub return_fields: Vec<Field>,
+    pub sort_by: Option<SortKey>,
     pub count_only: bool,
+    pub facets: Vec<Facet>,
 }
 
-impl KnnQuery {
-    pub fn metric(&self) -> DistanceMetric {
-        self.target.options.metric
-    }
+/// A Search request that passed the checks that need no schema.
+#[derive(Debug, Clone)]
+pub struct CheckedRequest {
+    pub index: String,
+    mode: Mode,
+    source: Option<QuerySource>,
+    text: Option<text::TextRequest>,
+    vector_options: pb::VectorOptions,
+    hybrid_policy: Option<HybridPolicy>,
+    fusion: Option<Fusion>,
+    filter: Option<pb::Filter>,
+    k: usize,
+    offset: usize,
+    return_fields: Vec<String>,
+    sort_by: Option<pb::SortBy>,
+    count_only: bool,
+    facets: Vec<pb::FacetRequest>,
 }
 
-impl KnnRequest {
-    /// Checks everything that needs no schema. Modes and features this searcher does not serve yet are
-    /// rejected with UNIMPLEMENTED, after the checks that apply to every mode.
+impl CheckedRequest {
+    /// Checks everything that needs no schema.
     pub fn parse(request: pb::SearchRequest, limits: &SearchConfig) -> Result<Self, SearchError> {
         let pb::SearchRequest {
             index,
@@ -113,50 +240,34 @@ impl KnnRequest {
 
         check_index_name(&index)?;
         let mode = parse_mode(mode, lucky)?;
-        let (k, offset) = check_window(k, offset, count_only, lucky, limits)?;
-        check_return_fields(&return_fields)?;
+        let (k, offset) = results::check_window(k, offset, count_only, lucky, limits)?;
+        results::check_return_fields(&return_fields)?;
+        results::check_sort_by(sort_by.as_ref())?;
+        results::check_facets(&facets)?;
 
-        match mode {
-            pb::SearchMode::Unspecified | pb::SearchMode::Knn => {}
-            other => {
-                return Err(SearchError::unimplemented(format!(
-                    "mode {} is not served yet; use SEARCH_MODE_KNN{}",
-                    other.as_str_name(),
-                    if lucky {
-                        " (a lucky request without a mode runs HYBRID, so set mode KNN)"
-                    } else {
-                        ""
-                    }
-                )));
+        let fusion = match mode {
+            Mode::Hybrid => Some(results::parse_fusion(fusion, k, offset, limits)?),
+            _ if fusion.is_some() => {
+                return Err(mode_mismatch("fusion", "fusion", "HYBRID", mode));
             }
-        }
-        if sort_by.is_some() {
-            return Err(SearchError::unimplemented(
-                "sort_by is not served yet; leave it unset to rank by similarity",
-            ));
-        }
-        if !facets.is_empty() {
-            return Err(SearchError::unimplemented(
-                "facets are not served yet; leave the list empty",
-            ));
-        }
-
-        // The checks of a KNN query.
-        if text_options.is_some() {
-            return Err(SearchError::invalid(
-                "text_options",
-                "text options apply to modes TEXT and HYBRID; remove them for a KNN query",
-            ));
-        }
-        if fusion.is_some() {
-            return Err(SearchError::invalid(
-                "fusion",
-                "fusion applies to mode HYBRID; remove it for a KNN query",
-            ));
-        }
+            _ => None,
+        };
+        let text_request = match mode {
+            Mode::Text | Mode::Hybrid => Some(text::parse(&text, text_options)?),
+            Mode::Knn | Mode::Range if text_options.is_some() => {
+                return Err(mode_mismatch(
+                    "text_options",
+                    "text options",
+                    "TEXT and HYBRID",
+                    mode,
+                ));
+            }
+            Mode::Knn | Mode::Range => None,
+        };
         let vector_options = vector_options.unwrap_or_default();
-        let hybrid_policy = parse_vector_options(&vector_options)?;
-        let source = parse_source(
+        let hybrid_policy = vector::parse_options(&vector_options, mode)?;
+        let source = vector::parse_source(
+            mode,
             vector,
             text,
             similar_to_id,
@@ -166,43 +277,54 @@ impl KnnRequest {
 
         Ok(Self {
             index,
+            mode,
             source,
+            text: text_request,
             vector_options,
             hybrid_policy,
+            fusion,
             filter,
             k,
             offset,
             return_fields,
+            sort_by,
             count_only,
+            facets,
         })
     }
 
     /// Checks the request against the index schema.
-    pub fn bind(self, schema: &Schema) -> Result<KnnQuery, SearchError> {
-        let KnnRequest {
+    pub fn bind(self, schema: &Schema) -> Result<Query, SearchError> {
+        let CheckedRequest {
             index,
+            mode,
             source,
+            text,
             vector_options,
             hybrid_policy,
+            fusion,
             filter,
             k,
             offset,
             return_fields,
+            sort_by,
             count_only,
+            facets,
         } = self;
 
-        let (field, options) = schema.resolve_vector_field(&vector_options.field)?;
-        let target = VectorTarget {
-            name: field.name.clone(),
-            options: options.clone(),
+        let vector = match mode {
+            Mode::Knn | Mode::Range | Mode::Hybrid => Some(vector::bind(
+                source,
+                &vector_options,
+                hybrid_policy,
+                schema,
+            )?),
+            Mode::Text => None,
         };
-        check_model(&vector_options.model, &target)?;
-        let ef_runtime = check_ef_runtime(vector_options.ef_runtime, &target)?;
-        if let Some(QuerySource::Vector(values)) = &source {
-            vector::check(values, target.options.dimension)
-                .map_err(|error| error.within("vector.values"))?;
-        }
-
+        let text = match text {
+            Some(text) => Some(text.bind(schema)?),
+            None => None,
+        };
         let filter = match &filter {
             Some(filter) => filter::compile(filter, schema)?,
             None => None,
@@ -213,28 +335,32 @@ impl KnnRequest {
                 "a hybrid policy applies only to a query with a filter; remove it or add a filter",
             ));
         }
-        let return_fields = resolve_return_fields(&return_fields, schema)?;
 
-        Ok(KnnQuery {
+        Ok(Query {
             index,
-            source,
-            target,
-            ef_runtime,
-            hybrid_policy,
+            mode,
+            vector,
+            text,
+            fusion,
             filter,
             k,
             offset,
-            return_fields,
+            return_fields: results::resolve_return_fields(&return_fields, schema)?,
+            sort_by: results::bind_sort_by(sort_by, schema)?,
             count_only,
+            facets: results::bind_facets(&facets, schema)?,
         })
     }
 }
 
-fn parse_mode(mode: i32, lucky: bool) -> Result<pb::SearchMode, SearchError> {
+fn parse_mode(mode: i32, lucky: bool) -> Result<Mode, SearchError> {
     match pb::SearchMode::try_from(mode) {
         // An unspecified mode is KNN, except that a lucky request is HYBRID.
-        Ok(pb::SearchMode::Unspecified) if lucky => Ok(pb::SearchMode::Hybrid),
-        Ok(mode) => Ok(mode),
+        Ok(pb::SearchMode::Unspecified) if lucky => Ok(Mode::Hybrid),
+        Ok(pb::SearchMode::Unspecified | pb::SearchMode::Knn) => Ok(Mode::Knn),
+        Ok(pb::SearchMode::Range) => Ok(Mode::Range),
+        Ok(pb::SearchMode::Text) => Ok(Mode::Text),
+        Ok(pb::SearchMode::Hybrid) => Ok(Mode::Hybrid),
         Err(_) => Err(SearchError::invalid(
             "mode",
             format!("{mode} is not a search mode; use SEARCH_MODE_KNN, _RANGE, _TEXT or _HYBRID"),
@@ -242,175 +368,15 @@ fn parse_mode(mode: i32, lucky: bool) -> Result<pb::SearchMode, SearchError> {
     }
 }
 
-/// Checks `k` and `offset`; a lucky request returns the single best hit.
-fn check_window(
-    k: u32,
-    offset: u32,
-    count_only: bool,
-    lucky: bool,
-    limits: &SearchConfig,
-) -> Result<(usize, usize), SearchError> {
-    if lucky {
-        if count_only {
-            return Err(SearchError::invalid(
-                "lucky",
-                "a lucky request returns one hit, but count_only returns none; set one of them",
-            ));
-        }
-        if k > 1 || offset > 0 {
-            return Err(SearchError::invalid(
-                "k",
-                format!(
-                    "a lucky request returns the single best hit, so k = {k} and offset = {offset} contradict it; leave k at 0 or 1 and offset at 0"
-                ),
-            ));
-        }
-        return Ok((1, 0));
-    }
-
-    let min_k = if count_only { 0 } else { 1 };
-    if k < min_k || k > limits.max_k {
-        let hint = if count_only {
-            String::new()
-        } else {
-            " (k may be 0 only with count_only)".to_owned()
-        };
-        return Err(SearchError::invalid(
-            "k",
-            format!("{k} is out of range; use {min_k} to {}{hint}", limits.max_k),
-        ));
-    }
-    let window = u64::from(offset) + u64::from(k);
-    if window > u64::from(limits.max_window) {
-        return Err(SearchError::invalid(
-            "offset",
-            format!(
-                "offset + k = {window} exceeds {}; page less deep or narrow the query with a filter",
-                limits.max_window
-            ),
-        ));
-    }
-    Ok((k as usize, offset as usize))
-}
-
-fn check_return_fields(names: &[String]) -> Result<(), SearchError> {
-    for (position, name) in names.iter().enumerate() {
-        let path = format!("return_fields[{position}]");
-        if name.is_empty() {
-            return Err(SearchError::invalid(
-                path,
-                "the field name is empty; remove it",
-            ));
-        }
-        if names[..position].contains(name) {
-            return Err(SearchError::invalid(
-                path,
-                format!("{} is listed twice; list each field once", quote(name)),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn parse_vector_options(options: &pb::VectorOptions) -> Result<Option<HybridPolicy>, SearchError> {
-    let pb::VectorOptions {
-        field: _,
-        model: _,
-        ef_runtime,
-        hybrid_policy,
-        batch_size,
-        distance_threshold,
-    } = *options;
-
-    if distance_threshold != 0.0 {
-        return Err(SearchError::invalid(
-            "vector_options.distance_threshold",
-            format!("{distance_threshold} applies to mode RANGE only; leave it 0 for a KNN query"),
-        ));
-    }
-    if ef_runtime > MAX_EF_RUNTIME {
-        return Err(SearchError::invalid(
-            "vector_options.ef_runtime",
-            format!(
-                "{ef_runtime} is out of range; use 1 to {MAX_EF_RUNTIME}, or 0 for the index's value"
-            ),
-        ));
-    }
-    let policy = match pb::HybridPolicy::try_from(hybrid_policy) {
-        Ok(pb::HybridPolicy::Unspecified) => None,
-        Ok(pb::HybridPolicy::Batches) => Some(HybridPolicy::Batches {
-            batch_size: (batch_size != 0).then_some(batch_size),
-        }),
-        Ok(pb::HybridPolicy::AdhocBf) => Some(HybridPolicy::AdhocBruteForce),
-        Err(_) => {
-            return Err(SearchError::invalid(
-                "vector_options.hybrid_policy",
-                format!(
-                    "{hybrid_policy} is not a hybrid policy; use HYBRID_POLICY_BATCHES or HYBRID_POLICY_ADHOC_BF, or leave it unset"
-                ),
-            ));
-        }
-    };
-    if batch_size != 0 && !matches!(policy, Some(HybridPolicy::Batches { .. })) {
-        return Err(SearchError::invalid(
-            "vector_options.batch_size",
-            format!(
-                "{batch_size} applies to hybrid policy BATCHES only; set hybrid_policy to HYBRID_POLICY_BATCHES or leave batch_size 0"
-            ),
-        ));
-    }
-    Ok(policy)
-}
-
-/// Picks the one query source of a request; `count_only` requests may have none.
-fn parse_source(
-    vector: Option<pb::Vector>,
-    text: String,
-    similar_to_id: String,
-    exclude_similar_document: bool,
-    count_only: bool,
-) -> Result<Option<QuerySource>, SearchError> {
-    let mut sources = Vec::new();
-    if let Some(pb::Vector { values }) = vector {
-        sources.push(("vector", QuerySource::Vector(values)));
-    }
-    if !text.is_empty() {
-        sources.push(("text", QuerySource::Text(text)));
-    }
-    if !similar_to_id.is_empty() {
-        check_document_id(&similar_to_id, "similar_to_id")?;
-        sources.push((
-            "similar_to_id",
-            QuerySource::SimilarTo {
-                id: similar_to_id,
-                exclude: exclude_similar_document,
-            },
-        ));
-    } else if exclude_similar_document {
-        return Err(SearchError::invalid(
-            "exclude_similar_document",
-            "exclude_similar_document applies only with similar_to_id; set similar_to_id or clear it",
-        ));
-    }
-
-    match sources.len() {
-        0 if count_only => Ok(None),
-        0 => Err(SearchError::invalid(
-            "vector",
-            "the request has no query; send one of vector, text or similar_to_id",
-        )),
-        1 => Ok(sources.pop().map(|(_, source)| source)),
-        _ => {
-            let names: Vec<&str> = sources.iter().map(|(name, _)| *name).collect();
-            Err(SearchError::invalid(
-                names[1],
-                format!(
-                    "the request sets {}; a KNN query takes exactly one of vector, text and similar_to_id",
-                    names.join(" and ")
-                ),
-            ))
-        }
-    }
+/// Builds the error for a request field that the mode does not take.
+fn mode_mismatch(path: &str, what: &str, modes: &str, mode: Mode) -> SearchError {
+    SearchError::invalid(
+        path,
+        format!(
+            "{what} apply to mode {modes} only; remove them for a {} query",
+            mode.name()
+        ),
+    )
 }
 
 /// Checks a document id: 1 to `MAX_ID_BYTES` bytes.
@@ -432,87 +398,6 @@ pub fn check_document_id(id: &str, path: &str) -> Result<(), SearchError> {
         ));
     }
     Ok(())
-}
-
-fn check_model(model: &str, target: &VectorTarget) -> Result<(), InvalidValue> {
-    if model.is_empty() || model == target.options.model {
-        return Ok(());
-    }
-    let message = if target.options.model.is_empty() {
-        format!(
-            "{} cannot be checked because the index records no model for field {}; leave vector_options.model empty",
-            quote(model),
-            quote(&target.name)
-        )
-    } else {
-        format!(
-            "{} differs from {}, the model the index records for field {}; send a vector from {}",
-            quote(model),
-            quote(&target.options.model),
-            quote(&target.name),
-            quote(&target.options.model)
-        )
-    };
-    Err(InvalidValue::new("vector_options.model", message))
-}
-
-fn check_ef_runtime(ef_runtime: u32, target: &VectorTarget) -> Result<Option<u32>, InvalidValue> {
-    if ef_runtime == 0 {
-        return Ok(None);
-    }
-    if target.options.algorithm != VectorAlgorithm::Hnsw {
-        return Err(InvalidValue::new(
-            "vector_options.ef_runtime",
-            format!(
-                "{ef_runtime} applies to HNSW fields only, and {} is a FLAT field, which searches exactly; leave it 0",
-                quote(&target.name)
-            ),
-        ));
-    }
-    Ok(Some(ef_runtime))
-}
-
-/// Resolves the requested return fields; an empty list means every field except VECTOR fields.
-fn resolve_return_fields(names: &[String], schema: &Schema) -> Result<Vec<Field>, SearchError> {
-    if names.is_empty() {
-        let fields = schema
-            .fields()
-            .iter()
-            .filter(|field| !matches!(field.kind, FieldKind::Vector(_)))
-            .cloned()
-            .collect();
-        return Ok(fields);
-    }
-    let mut fields = Vec::with_capacity(names.len());
-    for (position, name) in names.iter().enumerate() {
-        let path = format!("return_fields[{position}]");
-        match schema.field(name) {
-            None => {
-                return Err(SearchError::invalid(
-                    path,
-                    format!(
-                        "{} is not a field of the index; name one of {}",
-                        quote(name),
-                        field_names(schema)
-                    ),
-                ));
-            }
-            Some(Field {
-                kind: FieldKind::Vector(_),
-                ..
-            }) => {
-                return Err(SearchError::invalid(
-                    path,
-                    format!(
-                        "{} is a VECTOR field, and hits carry no vectors; fetch vectors with Get and include_vectors",
-                        quote(name)
-                    ),
-                ));
-            }
-            Some(field) => fields.push(field.clone()),
-        }
-    }
-    Ok(fields)
 }
 
 /// Lists the non-vector fields of a schema for an error message.

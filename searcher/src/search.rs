@@ -1,4 +1,6 @@
-//! Search: validates a request, finds its query vector and runs the KNN query with the filter count.
+//! Search: validates a request, runs the query of its mode and its facets concurrently, and builds the
+//! response. The query vector is resolved here: embedded from text, taken from the request, or loaded
+//! from the `similar_to_id` document.
 
 use docsearch_proto::v1 as pb;
 use docsearch_runtime::vector;
@@ -7,106 +9,151 @@ use tracing::instrument;
 
 use crate::embedder::NO_MODEL_MESSAGE;
 use crate::error::SearchError;
-use crate::knn::{self, Window};
-use crate::reply::{parse_count_reply, parse_search_reply};
-use crate::request::{KnnQuery, KnnRequest, QuerySource, VectorTarget};
-use crate::searcher::{Searcher, is_query_timeout};
+use crate::facets::{self, MatchSet};
+use crate::query::{range, text};
+use crate::request::{
+    CheckedRequest, Mode, Query, QuerySource, VectorQuery, VectorTarget, describe_field,
+};
+use crate::searcher::Searcher;
 
 impl Searcher {
     /// Runs one Search request.
-    #[instrument(name = "searcher.search", skip_all, fields(index = %request.index, k = request.k))]
+    #[instrument(name = "searcher.search", skip_all, fields(index = %request.index, mode = request.mode, k = request.k))]
     pub async fn search(
         &self,
         request: pb::SearchRequest,
     ) -> Result<pb::SearchResponse, SearchError> {
-        let request = KnnRequest::parse(request, self.limits())?;
+        let request = CheckedRequest::parse(request, self.limits())?;
         self.within_timeout("searching", async {
             let schema = self.load_schema(&request.index).await?;
             let query = request.bind(&schema)?;
-            self.run_knn(query).await
+            self.run(&query).await
         })
         .await
     }
 
-    async fn run_knn(&self, query: KnnQuery) -> Result<pb::SearchResponse, SearchError> {
-        let search_index = self.layout().search_index(&query.index);
-        if query.count_only {
-            // The count alone needs no query vector, so the source is not resolved.
-            let command = knn::count_command(
-                &search_index,
-                query.filter.as_deref(),
-                self.server_timeout(),
-            );
-            let reply: Value = command
-                .query_async(&mut self.connection())
-                .await
-                .map_err(|error| self.search_error(&query, error))?;
-            let total = parse_count_reply(reply).map_err(|error| {
-                SearchError::internal("counting documents", &query.index, error)
-            })?;
-            return Ok(response(Vec::new(), total));
-        }
-
-        let query_vector = self.query_vector(&query).await?;
-        let excluded_id = match &query.source {
-            Some(QuerySource::SimilarTo { id, exclude: true }) => Some(id.as_str()),
-            _ => None,
+    async fn run(&self, query: &Query) -> Result<pb::SearchResponse, SearchError> {
+        let ((hits, total), facets) = match (query.mode, &query.vector, &query.text) {
+            (Mode::Knn, Some(vector_query), _) => {
+                let matches = MatchSet {
+                    excluded_key: self.excluded_key(query, vector_query),
+                    ..MatchSet::filtered(query.filter.as_deref())
+                };
+                let knn = async {
+                    let vector = match &vector_query.source {
+                        Some(_) if !query.count_only => {
+                            Some(self.query_vector(&query.index, vector_query).await?)
+                        }
+                        _ => None,
+                    };
+                    self.run_knn(query, vector_query, vector.as_deref()).await
+                };
+                tokio::try_join!(knn, self.run_facets(query, &matches))?
+            }
+            (Mode::Range, Some(vector_query), _) => {
+                let vector = self.query_vector(&query.index, vector_query).await?;
+                let excluded_key = self.excluded_key(query, vector_query);
+                let matches = range::match_set(query, vector_query, &vector, excluded_key);
+                tokio::try_join!(
+                    self.run_range(query, vector_query, &vector),
+                    self.run_facets(query, &matches)
+                )?
+            }
+            (Mode::Text, _, Some(text_query)) => {
+                let matches = text::match_set(query, text_query);
+                tokio::try_join!(
+                    self.run_text(query, text_query),
+                    self.run_facets(query, &matches)
+                )?
+            }
+            (Mode::Hybrid, Some(vector_query), Some(text_query)) => {
+                let fusion = query.fusion.ok_or_else(|| {
+                    SearchError::internal(
+                        "running a HYBRID query",
+                        &query.index,
+                        anyhow::anyhow!("a bound HYBRID query has no fusion"),
+                    )
+                })?;
+                let matches = MatchSet::filtered(query.filter.as_deref());
+                tokio::try_join!(
+                    self.run_hybrid(query, vector_query, text_query, fusion),
+                    self.run_facets(query, &matches)
+                )?
+            }
+            (mode, _, _) => {
+                return Err(SearchError::internal(
+                    "running a query",
+                    &query.index,
+                    anyhow::anyhow!("a bound {mode:?} query lacks its vector or text part"),
+                ));
+            }
         };
-        let window = Window::new(query.k, query.offset, excluded_id.is_some());
+        Ok(pb::SearchResponse {
+            hits,
+            total,
+            facets,
+            mode: query.mode.to_proto() as i32,
+        })
+    }
 
+    /// Returns the key of the document that `exclude_similar_document` leaves out, if any.
+    fn excluded_key(&self, query: &Query, vector_query: &VectorQuery) -> Option<String> {
+        vector_query
+            .excluded_id()
+            .map(|id| self.layout().document_key(&query.index, id))
+    }
+
+    /// Counts the facets of a query over `matches`, the documents that `total` counts.
+    async fn run_facets(
+        &self,
+        query: &Query,
+        matches: &MatchSet,
+    ) -> Result<Vec<pb::FacetResult>, SearchError> {
+        if query.facets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let search_index = self.layout().search_index(&query.index);
         let mut pipeline = redis::pipe();
-        pipeline
-            .add_command(knn::knn_command(
+        for facet in &query.facets {
+            pipeline.add_command(facets::command(
                 &search_index,
-                &query,
-                &query_vector,
-                window,
-                self.server_timeout(),
-            ))
-            .add_command(knn::count_command(
-                &search_index,
-                query.filter.as_deref(),
+                matches,
+                facet,
                 self.server_timeout(),
             ));
-        let (knn_reply, count_reply): (Value, Value) = pipeline
-            .query_async(&mut self.connection())
-            .await
-            .map_err(|error| self.search_error(&query, error))?;
-
-        let key_prefix = self.layout().document_prefix(&query.index);
-        let neighbours = parse_search_reply(knn_reply)
-            .and_then(|reply| knn::neighbours(reply, &query, &key_prefix, excluded_id))
-            .map_err(|error| SearchError::internal("reading KNN results", &query.index, error))?;
-        let mut total = parse_count_reply(count_reply)
-            .map_err(|error| SearchError::internal("counting documents", &query.index, error))?;
-        if neighbours.excluded_seen {
-            // The excluded document passes the filter, so the count includes it.
-            total = total.saturating_sub(1);
         }
-
-        let hits = neighbours
-            .hits
-            .into_iter()
-            .skip(window.skip)
-            .take(window.take)
-            .collect();
-        Ok(response(hits, total))
+        let replies: Vec<Value> = self
+            .query_redis(&query.index, &matches.query, &pipeline)
+            .await?;
+        query
+            .facets
+            .iter()
+            .zip(replies)
+            .map(|(facet, reply)| {
+                facets::parse(reply, facet)
+                    .map_err(|error| SearchError::internal("counting facets", &query.index, error))
+            })
+            .collect()
     }
 
     /// Resolves the query vector of a query that has a source.
-    async fn query_vector(&self, query: &KnnQuery) -> Result<Vec<f32>, SearchError> {
-        match &query.source {
+    pub(crate) async fn query_vector(
+        &self,
+        index: &str,
+        vector_query: &VectorQuery,
+    ) -> Result<Vec<f32>, SearchError> {
+        match &vector_query.source {
             Some(QuerySource::Vector(values)) => Ok(values.clone()),
             Some(QuerySource::Text(text)) => {
-                self.embed_query(text, &query.index, &query.target).await
+                self.embed_query(text, index, &vector_query.target).await
             }
             Some(QuerySource::SimilarTo { id, .. }) => {
-                self.stored_vector(&query.index, id, &query.target).await
+                self.stored_vector(index, id, &vector_query.target).await
             }
             None => Err(SearchError::internal(
                 "resolving the query vector",
-                &query.index,
-                anyhow::anyhow!("a query that is not count_only has no source"),
+                index,
+                anyhow::anyhow!("a query that needs a vector has no source"),
             )),
         }
     }
@@ -121,18 +168,20 @@ impl Searcher {
             return Err(SearchError::failed_precondition(NO_MODEL_MESSAGE));
         };
         let model = embedder.model_name();
-        if !target.options.model.is_empty() && target.options.model != model {
+        let model_differs = !target.options.model.is_empty() && target.options.model != model;
+        if model_differs || embedder.dimension() != target.options.dimension {
+            let fix = if target.options.model.is_empty() {
+                "send a vector of that dimension".to_owned()
+            } else {
+                format!(
+                    "send a vector from {:?}, or run the searcher with that model",
+                    target.options.model
+                )
+            };
             return Err(SearchError::failed_precondition(format!(
-                "field {:?} of index {index:?} contains vectors from model {:?}, but the searcher runs {model:?}; send a vector from {:?}, or run the searcher with that model",
-                target.name, target.options.model, target.options.model
-            )));
-        }
-        if embedder.dimension() != target.options.dimension {
-            return Err(SearchError::failed_precondition(format!(
-                "the searcher's model {model:?} makes vectors of {} values, but field {:?} of index {index:?} has dimension {}; send a vector of that dimension",
+                "the searcher embeds text with model {model:?} into vectors of dimension {}, but in index {index:?} {}; {fix}",
                 embedder.dimension(),
-                target.name,
-                target.options.dimension
+                describe_field(target),
             )));
         }
         let values = embedder
@@ -192,33 +241,5 @@ impl Searcher {
                 target.options.dimension
             ))),
         }
-    }
-
-    fn search_error(&self, query: &KnnQuery, error: redis::RedisError) -> SearchError {
-        if is_query_timeout(&error) {
-            return SearchError::Timeout {
-                operation: "searching",
-                timeout: self.limits().query_timeout,
-            };
-        }
-        let error = SearchError::redis("searching", &query.index, error);
-        if let SearchError::Internal { .. } = &error {
-            // The query was compiled here, so a rejection by RediSearch is a bug; the log shows the query.
-            tracing::error!(
-                index = query.index,
-                query = knn::query_string(query),
-                "RediSearch rejected a KNN query"
-            );
-        }
-        error
-    }
-}
-
-fn response(hits: Vec<pb::SearchHit>, total: u64) -> pb::SearchResponse {
-    pb::SearchResponse {
-        hits,
-        total,
-        facets: Vec::new(),
-        mode: pb::SearchMode::Knn as i32,
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use docsearch_runtime::catalog::Catalog;
 use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::schema::Schema;
+use futures::future::BoxFuture;
+use redis::FromRedisValue;
 use redis::aio::ConnectionManager;
 
 use crate::config::SearchConfig;
@@ -19,7 +21,7 @@ use crate::error::SearchError;
 /// RETURN. So its timeout must end after the searcher's, which then reports DEADLINE_EXCEEDED.
 const SERVER_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
 
-/// Serves Search and Get over the indexes of one namespace. Cloning is cheap and shares the connection.
+/// Serves Search, Get and Suggest over the indexes of one namespace. Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct Searcher {
     catalog: Catalog,
@@ -86,6 +88,65 @@ impl Searcher {
             Ok(result) => result,
             Err(_) => Err(SearchError::Timeout { operation, timeout }),
         }
+    }
+}
+
+/// A Redis command or pipeline that a request sends.
+pub(crate) trait RedisRequest: Sync {
+    fn send<'a, T: FromRedisValue + Send + 'a>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> BoxFuture<'a, redis::RedisResult<T>>;
+}
+
+impl RedisRequest for redis::Cmd {
+    fn send<'a, T: FromRedisValue + Send + 'a>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> BoxFuture<'a, redis::RedisResult<T>> {
+        Box::pin(self.query_async(connection))
+    }
+}
+
+impl RedisRequest for redis::Pipeline {
+    fn send<'a, T: FromRedisValue + Send + 'a>(
+        &'a self,
+        connection: &'a mut ConnectionManager,
+    ) -> BoxFuture<'a, redis::RedisResult<T>> {
+        Box::pin(self.query_async(connection))
+    }
+}
+
+impl Searcher {
+    /// Sends the commands of a query on `index`. `query` is the query string, which the log shows when
+    /// RediSearch rejects it.
+    pub(crate) async fn query_redis<T: FromRedisValue + Send>(
+        &self,
+        index: &str,
+        query: &str,
+        request: &impl RedisRequest,
+    ) -> Result<T, SearchError> {
+        let mut connection = self.connection();
+        request
+            .send(&mut connection)
+            .await
+            .map_err(|error| self.query_error(index, query, error))
+    }
+
+    /// Classifies an error of a query's commands.
+    fn query_error(&self, index: &str, query: &str, error: redis::RedisError) -> SearchError {
+        if is_query_timeout(&error) {
+            return SearchError::Timeout {
+                operation: "searching",
+                timeout: self.limits.query_timeout,
+            };
+        }
+        let error = SearchError::redis("searching", index, error);
+        if let SearchError::Internal { .. } = &error {
+            // The query was compiled here, so a rejection by RediSearch is a bug; the log shows the query.
+            tracing::error!(index, query, "RediSearch rejected a query");
+        }
+        error
     }
 }
 

@@ -3,7 +3,6 @@
 
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::search_service_server::SearchService;
-use docsearch_runtime::keys::check_index_name;
 use futures::StreamExt as _;
 use tonic::{Request, Response, Status};
 
@@ -12,8 +11,6 @@ use crate::searcher::Searcher;
 
 /// Queries of one SearchBatch request that run at the same time.
 const MAX_CONCURRENT_BATCH_QUERIES: usize = 8;
-/// Largest number of suggestions a Suggest request may ask for.
-const MAX_SUGGESTIONS: u32 = 100;
 
 /// Serves `docsearch.v1.SearchService`.
 #[derive(Clone)]
@@ -76,29 +73,8 @@ impl SearchService for SearchHandler {
         &self,
         request: Request<pb::SuggestRequest>,
     ) -> Result<Response<pb::SuggestResponse>, Status> {
-        let pb::SuggestRequest {
-            index,
-            prefix,
-            limit,
-            fuzzy: _,
-        } = request.into_inner();
-        check_index_name(&index).map_err(SearchError::from)?;
-        if prefix.chars().count() < 2 {
-            return Err(SearchError::invalid(
-                "prefix",
-                "the prefix has fewer than 2 characters; send at least 2",
-            )
-            .into());
-        }
-        if limit > MAX_SUGGESTIONS {
-            return Err(SearchError::invalid(
-                "limit",
-                format!("{limit} is out of range; use 0 (meaning 5) to {MAX_SUGGESTIONS}"),
-            )
-            .into());
-        }
-        // TODO: serve suggestions from the index's FT.SUGGET dictionary.
-        Err(SearchError::unimplemented("Suggest is not served yet").into())
+        let response = self.searcher.suggest(request.into_inner()).await?;
+        Ok(Response::new(response))
     }
 }
 
@@ -276,20 +252,5 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
-    }
-
-    #[tokio::test]
-    async fn suggest_unimplemented() {
-        let handler = handler("redis://127.0.0.1:1", Duration::from_secs(1));
-        let status = handler
-            .suggest(Request::new(pb::SuggestRequest {
-                index: "papers".to_owned(),
-                prefix: "gra".to_owned(),
-                limit: 10,
-                fuzzy: true,
-            }))
-            .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::Unimplemented);
     }
 }

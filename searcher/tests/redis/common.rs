@@ -36,6 +36,7 @@ impl Fixture {
             .create(index, Schema::from_proto(&schema).unwrap())
             .await
             .unwrap();
+        wait_for_initial_scan(&mut connection.clone(), &layout.search_index(index)).await;
         let searcher = Searcher::new(catalog, connection.clone(), SearchConfig::default(), None);
         Fixture {
             server,
@@ -65,6 +66,16 @@ impl Fixture {
             .map(tonic::Response::into_inner)
     }
 
+    pub async fn suggest(
+        &self,
+        request: pb::SuggestRequest,
+    ) -> Result<pb::SuggestResponse, Status> {
+        self.handler
+            .suggest(Request::new(request))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
     pub async fn get(&self, request: pb::GetRequest) -> Result<pb::GetResponse, Status> {
         self.handler
             .get(Request::new(request))
@@ -82,6 +93,34 @@ impl Fixture {
             }
         }
     }
+}
+
+/// Waits until RediSearch finishes the scan of existing keys that FT.CREATE starts. A document written
+/// during the scan is indexed twice, and until garbage collection the statistics of BM25 count it twice,
+/// so scores would change from one query to the next.
+async fn wait_for_initial_scan(connection: &mut ConnectionManager, search_index: &str) {
+    for _ in 0..500 {
+        let info: Vec<redis::Value> = redis::cmd("FT.INFO")
+            .arg(search_index)
+            .query_async(connection)
+            .await
+            .unwrap();
+        let indexing = info.chunks(2).find(|pair| {
+            matches!(&pair[0], redis::Value::SimpleString(name) if name == "indexing")
+                || matches!(&pair[0], redis::Value::BulkString(name) if name == b"indexing")
+        });
+        let done = match indexing {
+            Some([_, redis::Value::Int(0)]) => true,
+            Some([_, redis::Value::BulkString(value)]) => value == b"0",
+            Some([_, redis::Value::SimpleString(value)]) => value == "0",
+            _ => false,
+        };
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("RediSearch did not finish the initial scan of {search_index} within 5 s");
 }
 
 /// Builds the Redis section of a searcher configuration for a test server.
@@ -110,6 +149,25 @@ pub fn text_field(name: &str) -> pb::FieldSchema {
         index_missing: false,
         kind: Some(pb::field_schema::Kind::Text(pb::TextField::default())),
     }
+}
+
+/// Builds a TEXT field without stemming, so that the index contains words only as written.
+pub fn exact_text_field(name: &str, sortable: bool, suggest: bool) -> pb::FieldSchema {
+    pb::FieldSchema {
+        name: name.to_owned(),
+        index_missing: false,
+        kind: Some(pb::field_schema::Kind::Text(pb::TextField {
+            weight: 0.0,
+            no_stem: true,
+            sortable,
+            suggest,
+        })),
+    }
+}
+
+/// Returns the ids of hits, in order.
+pub fn hit_ids(response: &pb::SearchResponse) -> Vec<&str> {
+    response.hits.iter().map(|hit| hit.id.as_str()).collect()
 }
 
 pub fn tag_field(

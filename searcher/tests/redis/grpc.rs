@@ -119,7 +119,12 @@ async fn grpc_serves_search_and_get() {
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains("set on one TEXT field"),
+        "{}",
+        status.message()
+    );
 
     shutdown.cancel();
     let stopped = tokio::time::timeout(Duration::from_secs(10), server).await;

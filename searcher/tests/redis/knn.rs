@@ -7,20 +7,20 @@ use tonic::Code;
 
 use crate::common::{Fixture, Rng, numeric_field, tag_field, text_field, vector_field};
 
-const INDEX: &str = "papers";
-const DIMENSION: usize = 8;
+pub(crate) const INDEX: &str = "papers";
+pub(crate) const DIMENSION: usize = 8;
 const NUM_PAPERS: usize = 240;
-const TOPICS: [&str; 4] = ["quantum", "neural", "galaxy", "protein"];
-const CATEGORIES: [&str; 5] = ["cs.LG", "cs.CL", "stat.ML", "math.OC", "astro-ph.GA"];
+pub(crate) const TOPICS: [&str; 4] = ["quantum", "neural", "galaxy", "protein"];
+pub(crate) const CATEGORIES: [&str; 5] = ["cs.LG", "cs.CL", "stat.ML", "math.OC", "astro-ph.GA"];
 
 /// A paper as the test wrote it.
-struct Paper {
-    id: String,
-    topic: &'static str,
-    categories: Vec<&'static str>,
-    year: f64,
-    doi: Option<String>,
-    vector: Vec<f32>,
+pub(crate) struct Paper {
+    pub(crate) id: String,
+    pub(crate) topic: &'static str,
+    pub(crate) categories: Vec<&'static str>,
+    pub(crate) year: f64,
+    pub(crate) doi: Option<String>,
+    pub(crate) vector: Vec<f32>,
 }
 
 fn schema(algorithm: pb::VectorAlgorithm) -> pb::IndexSchema {
@@ -65,7 +65,7 @@ fn papers() -> Vec<Paper> {
         .collect()
 }
 
-async fn fixture(algorithm: pb::VectorAlgorithm) -> (Fixture, Vec<Paper>) {
+pub(crate) async fn fixture(algorithm: pb::VectorAlgorithm) -> (Fixture, Vec<Paper>) {
     let fixture = Fixture::start(INDEX, schema(algorithm)).await;
     let papers = papers();
     for paper in &papers {
@@ -86,7 +86,7 @@ async fn fixture(algorithm: pb::VectorAlgorithm) -> (Fixture, Vec<Paper>) {
     (fixture, papers)
 }
 
-fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
     let dot: f64 = a
         .iter()
         .zip(b)
@@ -97,7 +97,7 @@ fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Ranks the papers that pass `filter`, nearest first, with their distances.
-fn brute_force<'p>(
+pub(crate) fn brute_force<'p>(
     papers: &'p [Paper],
     query: &[f32],
     filter: impl Fn(&Paper) -> bool,
@@ -111,7 +111,7 @@ fn brute_force<'p>(
     ranked
 }
 
-fn knn_request(query: &[f32], k: u32) -> pb::SearchRequest {
+pub(crate) fn knn_request(query: &[f32], k: u32) -> pb::SearchRequest {
     pb::SearchRequest {
         index: INDEX.to_owned(),
         mode: pb::SearchMode::Knn as i32,
@@ -123,7 +123,7 @@ fn knn_request(query: &[f32], k: u32) -> pb::SearchRequest {
     }
 }
 
-fn query_vector(seed: u64) -> Vec<f32> {
+pub(crate) fn query_vector(seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
     (0..DIMENSION).map(|_| rng.next_f32()).collect()
 }
@@ -143,13 +143,13 @@ fn assert_hits(hits: &[pb::SearchHit], expected: &[(&str, f64)], case: &str) {
     }
 }
 
-fn filter(condition: Condition) -> Option<pb::Filter> {
+pub(crate) fn filter(condition: Condition) -> Option<pb::Filter> {
     Some(pb::Filter {
         condition: Some(condition),
     })
 }
 
-fn tags(field: &str, values: &[&str]) -> pb::TagValues {
+pub(crate) fn tags(field: &str, values: &[&str]) -> pb::TagValues {
     pb::TagValues {
         field: field.to_owned(),
         values: values.iter().map(|v| (*v).to_owned()).collect(),
@@ -492,7 +492,7 @@ async fn empty_vector_is_invalid() {
         .await;
     assert_eq!(
         status.message(),
-        "invalid vector.values: the vector has 0 values but the field's dimension is 8; send exactly 8 values"
+        "invalid vector.values: the vector has 0 values, but field \"embedding\" holds vectors of dimension 8 from a model the index does not record; send exactly 8 values"
     );
 }
 
@@ -504,7 +504,7 @@ async fn wrong_dimension_is_invalid() {
         .await;
     assert_eq!(
         status.message(),
-        "invalid vector.values: the vector has 3 values but the field's dimension is 8; send exactly 8 values"
+        "invalid vector.values: the vector has 3 values, but field \"embedding\" holds vectors of dimension 8 from a model the index does not record; send exactly 8 values"
     );
 }
 

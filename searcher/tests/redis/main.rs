@@ -1,7 +1,12 @@
 //! Integration tests of the searcher against a real Redis Stack, one server per test.
 
 mod common;
+mod facets;
 mod get;
 mod grpc;
+mod hybrid;
 mod knn;
+mod range;
+mod suggest;
 mod tags;
+mod text;
