@@ -16,6 +16,10 @@ use crate::keys::KeyLayout;
 use crate::schema::Schema;
 use crate::validate::InvalidValue;
 
+/// Longest wait for RediSearch's scan of existing keys after FT.CREATE. The scan visits every key of the
+/// database, so it takes longer in a large Redis.
+pub const INITIAL_SCAN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Version of the catalog entry layout, stored with each entry.
 const ENTRY_FORMAT: u32 = 1;
 
@@ -84,12 +88,32 @@ impl Catalog {
             schema,
             created_at_ms: now_ms(),
         };
-        match self.write_entry_and_index(&entry).await {
-            Ok(()) => Ok(entry),
-            Err(error) => {
-                self.release_claim(name).await;
-                Err(error)
+        if let Err(error) = self.write_entry_and_index(&entry).await {
+            self.release_claim(name).await;
+            return Err(error);
+        }
+        self.wait_for_initial_scan(name).await?;
+        Ok(entry)
+    }
+
+    /// Waits, up to [`INITIAL_SCAN_TIMEOUT`], for RediSearch to finish scanning the existing keys into a
+    /// new index. RediSearch 2.10 indexes a document written during that scan twice, which skews text
+    /// scores until its garbage collector runs, so writes should start after it.
+    async fn wait_for_initial_scan(&self, name: &str) -> Result<(), CatalogError> {
+        let deadline = tokio::time::Instant::now() + INITIAL_SCAN_TIMEOUT;
+        loop {
+            if !self.stats(name).await?.indexing {
+                return Ok(());
             }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    index = name,
+                    timeout = ?INITIAL_SCAN_TIMEOUT,
+                    "RediSearch is still scanning existing keys into the new index; documents written meanwhile may be indexed twice"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
