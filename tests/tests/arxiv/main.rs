@@ -45,9 +45,21 @@ async fn check_load_report(fixture: &ArxivFixture) {
     // The summary aligns its numbers with spaces; fold them to compare words.
     let summary = load.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     let written = format!("written: {} documents", fixture.papers.len());
-    assert!(summary.contains(&written), "the load summary reports {written:?}:\n{}", load.stdout);
-    assert!(summary.contains("rejected: 0 documents"), "the load summary reports no rejected document:\n{}", load.stdout);
-    assert!(summary.contains("malformed: 0 records"), "the load summary reports no malformed record:\n{}", load.stdout);
+    assert!(
+        summary.contains(&written),
+        "the load summary reports {written:?}:\n{}",
+        load.stdout
+    );
+    assert!(
+        summary.contains("rejected: 0 documents"),
+        "the load summary reports no rejected document:\n{}",
+        load.stdout
+    );
+    assert!(
+        summary.contains("malformed: 0 records"),
+        "the load summary reports no malformed record:\n{}",
+        load.stdout
+    );
 
     let mut admin = fixture.stack.index_client().await;
     let info = admin
