@@ -3,10 +3,11 @@
 # indexer and the searcher on loopback, loads a real corpus, runs text searches and a more-like-this
 # search, and leaves everything running with grpcurl commands to try.
 #
-#   scripts/demo.sh                  loads the first 2,000 Wikipedia summaries (CC BY-SA 4.0)
+#   scripts/demo.sh                  loads 2,000 of the 10,033 Wikipedia summaries (CC BY-SA 4.0), taken
+#                                    evenly through the file so that every topic is present
 #   scripts/demo.sh --arxiv FILE     loads the first 2,000 papers of an arXiv metadata snapshot (JSON lines)
-#   scripts/demo.sh --all ...        loads the whole corpus instead of the first 2,000 documents
-#   scripts/demo.sh --limit N ...    loads the first N documents
+#   scripts/demo.sh --all ...        loads the whole corpus instead of 2,000 documents
+#   scripts/demo.sh --limit N ...    loads N documents
 #   scripts/demo.sh stop             stops the services and Redis Stack started here
 #
 # Ports: DOCSEARCH_INDEXER_PORT (50051), DOCSEARCH_SEARCHER_PORT (50052), DOCSEARCH_REDIS_PORT (6399).
@@ -71,6 +72,25 @@ wait_until_serving() {
   exit 1
 }
 
+# Writes every k-th record of the Wikipedia summaries (a JSON object keyed by title) to a new file and
+# prints its path. The file is grouped by topic, so its first records would all share two topics.
+wiki_slice() {
+  local count=$1 slice=$CACHE_DIR/wiki/summaries-slice-$1.json
+  if [[ ! -f $slice ]]; then
+    python3 - "$DOCSEARCH_WIKI_FILE" "$slice" "$count" <<'PY'
+import json, sys
+source, target, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(source, encoding="utf-8") as file:
+    records = list(json.load(file).items())
+step = max(1, len(records) // count)
+with open(target + ".partial", "w", encoding="utf-8") as file:
+    json.dump(dict(records[::step][:count]), file, ensure_ascii=False)
+PY
+    mv "$slice.partial" "$slice"
+  fi
+  echo "$slice"
+}
+
 # Prints the id of the best hit of a search, from its JSON output.
 first_hit_id() {
   python3 -c 'import json, sys; hits = json.load(sys.stdin).get("hits", []); print(hits[0]["id"] if hits else "")'
@@ -84,10 +104,14 @@ while [[ $# -gt 0 ]]; do
     --arxiv) arxiv_file=$(realpath "$2"); shift 2 ;;
     --all) limit=""; shift ;;
     --limit) limit=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument '$1'; see scripts/demo.sh --help" >&2; exit 2 ;;
   esac
 done
+if [[ -n $limit && ! $limit =~ ^[1-9][0-9]*$ ]]; then
+  echo "demo: --limit takes a positive number of documents, not '$limit'" >&2
+  exit 2
+fi
 if [[ -n $arxiv_file && ! -f $arxiv_file ]]; then
   echo "demo: $arxiv_file is not a file" >&2
   exit 2
@@ -112,21 +136,22 @@ wait_until_serving indexer "$INDEXER"
 wait_until_serving searcher "$SEARCHER"
 echo "both services are SERVING; logs in $RUN_DIR"
 
-limit_args=()
-[[ -n $limit ]] && limit_args=(--limit "$limit")
 if [[ -n $arxiv_file ]]; then
   index=arxiv
   say "Loading ${limit:-all} arXiv papers from $arxiv_file (the indexer embeds title and abstract)"
   docsearch index describe "$index" >/dev/null 2>&1 || docsearch index create "$index" --schema schemas/arxiv.json
+  limit_args=()
+  [[ -n $limit ]] && limit_args=(--limit "$limit")
   docsearch load "$arxiv_file" --index "$index" --format arxiv --resume "${limit_args[@]}" || true
   queries=("neural networks for image classification" "dark matter in galaxy clusters" "entanglement of photons in quantum optics")
   filtered=(--year 2012..2017)
 else
   index=wikipedia
+  wiki_file=$DOCSEARCH_WIKI_FILE
+  [[ -n $limit ]] && wiki_file=$(wiki_slice "$limit")
   say "Loading ${limit:-all} Wikipedia summaries (the indexer embeds title and extract)"
   docsearch index describe "$index" >/dev/null 2>&1 || docsearch index create "$index" --schema schemas/wikipedia.json
-  docsearch load "$DOCSEARCH_WIKI_FILE" --index "$index" --format json --mapping schemas/wikipedia.mapping.toml \
-    --resume "${limit_args[@]}" || true
+  docsearch load "$wiki_file" --index "$index" --format json --mapping schemas/wikipedia.mapping.toml --resume || true
   queries=("films about space travel" "diseases spread by mosquitoes" "ancient greek philosophers")
   filtered=(--tag topic=History)
 fi

@@ -2,6 +2,7 @@
 # Starts or stops the Redis Stack that the demo uses, on loopback.
 #   scripts/redis-stack.sh start   prints the redis:// URL of a running server
 #   scripts/redis-stack.sh stop    stops the server this script started
+#   scripts/redis-stack.sh cli ... runs redis-cli against that server with the given arguments
 # With DOCSEARCH_REDIS_URL set, `start` only prints that URL: the services then use that Redis, which
 # must have the search module. Otherwise `redis-stack-server` on PATH is used when present, else the
 # Redis Stack that scripts/provision.sh keeps in its cache. The server listens on DOCSEARCH_REDIS_PORT
@@ -59,8 +60,21 @@ stop() {
   fi
 }
 
+# Runs redis-cli on the server's port. The cached redis-cli, like redis-server, links the libssl1.1 that
+# provision.sh unpacks beside it.
+cli() {
+  local port=$PORT
+  [[ -f $RUN_DIR/redis.port ]] && port=$(cat "$RUN_DIR/redis.port")
+  if command -v redis-cli >/dev/null 2>&1; then
+    exec redis-cli -h 127.0.0.1 -p "$port" "$@"
+  fi
+  local dir=$CACHE_DIR/redis-stack
+  LD_LIBRARY_PATH=$dir/ssl/usr/lib/x86_64-linux-gnu exec "$dir/bin/redis-cli" -h 127.0.0.1 -p "$port" "$@"
+}
+
 case ${1:-} in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  cli) shift; cli "$@" ;;
+  *) echo "usage: $0 start|stop|cli [redis-cli arguments]" >&2; exit 2 ;;
 esac
