@@ -81,6 +81,10 @@ pub enum IndexCommand {
     },
 }
 
+/// Maximum --batch-size, the default of the indexer's `ingest.max_batch_documents`. The CLI cannot
+/// read an indexer's configured limit, so it rejects larger batches before reading the file.
+pub const MAX_BATCH_SIZE: u32 = 1000;
+
 /// Input file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -106,7 +110,9 @@ total for it because counting its records would mean parsing it twice.
 Errors: malformed records are skipped and reported with their line number; documents the indexer \
 rejects are reported with their id, line and reason. The first 100 of each are shown, the rest \
 only counted. The load exits with code 3 when any record was malformed or rejected. When the stream \
-fails or is interrupted, acknowledged batches stay written: run the same command with --resume.")]
+breaks or the load is interrupted, acknowledged batches stay written: run the same command with \
+--resume to continue. When the indexer rejects a whole batch as invalid, the error says what to \
+change first.")]
 pub struct LoadArgs {
     /// File of records to load.
     pub file: PathBuf,
@@ -123,9 +129,12 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
 
-    /// Documents per Ingest batch, from 1 to the indexer's limit (1000 by default). Defaults to
-    /// 256 when the indexer embeds the documents and 500 when the records carry their vectors.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Documents per Ingest batch, from 1 to 1000, the default of the indexer's
+    /// ingest.max_batch_documents; an indexer configured with a lower limit rejects larger batches.
+    /// Defaults to 256 when the indexer embeds the documents and 500 when the records carry their
+    /// vectors.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_BATCH_SIZE)))]
     pub batch_size: Option<u32>,
 
     /// Maximum number of records to read, counted after --skip.
@@ -438,6 +447,39 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn batch_size_limits() {
+        let parse = |size: &str| {
+            Cli::try_parse_from([
+                "docsearch",
+                "load",
+                "a.jsonl",
+                "-i",
+                "p",
+                "--batch-size",
+                size,
+            ])
+        };
+        assert!(parse("1").is_ok());
+        assert!(parse("1000").is_ok());
+        let error = parse("1001").expect_err("above the indexer's default limit");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(error.to_string().contains("1..=1000"), "{error}");
+        let error = parse("0").expect_err("an empty batch");
+        assert!(error.to_string().contains("1..=1000"), "{error}");
+    }
+
+    #[test]
+    fn batch_size_help_names_limit() {
+        let mut command = Cli::command();
+        let load = command
+            .find_subcommand_mut("load")
+            .expect("load subcommand");
+        let help = load.render_long_help().to_string();
+        assert!(help.contains("from 1 to 1000"), "{help}");
+        assert!(help.contains("ingest.max_batch_documents"), "{help}");
     }
 
     #[test]

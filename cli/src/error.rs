@@ -1,7 +1,7 @@
 //! The error type of every command and the process exit codes.
 
 use crate::connect::Service;
-use crate::output::status_text;
+use crate::output::{code_name, status_text};
 
 /// Exit code of a command that failed: a gRPC error, an unreachable service, an unreadable file.
 pub const EXIT_FAILED: u8 = 1;
@@ -40,7 +40,7 @@ pub enum CliError {
         reason: String,
     },
     /// A gRPC call returned an error status.
-    #[error("{operation} failed: {status_line}{hint}", status_line = status_text(.status), hint = unavailable_hint(.service, .status))]
+    #[error("{operation} failed: {}", rpc_failure_text(.service, .status))]
     Rpc {
         service: Service,
         operation: String,
@@ -67,10 +67,75 @@ impl CliError {
     }
 }
 
-fn unavailable_hint(service: &Service, status: &tonic::Status) -> String {
-    if status.code() == tonic::Code::Unavailable {
-        format!("\n{}", service.start_hint())
-    } else {
-        String::new()
+/// Formats the status of a failed call, with advice for users of this client: how to start an
+/// unreachable service, and which `docsearch` command lists the indexes when an index is not found.
+fn rpc_failure_text(service: &Service, status: &tonic::Status) -> String {
+    match status.code() {
+        tonic::Code::Unavailable => format!("{}\n{}", status_text(status), service.start_hint()),
+        tonic::Code::NotFound if status.message().starts_with("index ") => {
+            // Both services word it "index NAME not found; <advice for gRPC clients>". Index names
+            // cannot contain ';', so the first "; " ends the fact.
+            let fact = status
+                .message()
+                .split_once("; ")
+                .map_or(status.message(), |(fact, _advice)| fact);
+            format!(
+                "{}: {fact}\nList the indexes with `docsearch index list`, or create one with \
+                 `docsearch index create NAME --schema FILE`.",
+                code_name(status.code())
+            )
+        }
+        _ => status_text(status),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_not_found_points_to_cli_commands() {
+        let error = CliError::rpc(
+            Service::Searcher,
+            "searching index \"missing\"",
+            tonic::Status::not_found(
+                "index \"missing\" not found; list the indexes with docsearch.v1.IndexService/ListIndexes",
+            ),
+        );
+        assert_eq!(
+            error.to_string(),
+            "searching index \"missing\" failed: NOT_FOUND: index \"missing\" not found\n\
+             List the indexes with `docsearch index list`, or create one with \
+             `docsearch index create NAME --schema FILE`."
+        );
+    }
+
+    #[test]
+    fn missing_documents_keep_the_service_message() {
+        let message = "document \"x\" not found in index \"papers\"; check the ids, or ingest the documents first";
+        let error = CliError::rpc(
+            Service::Searcher,
+            "getting documents",
+            tonic::Status::not_found(message),
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("getting documents failed: NOT_FOUND: {message}")
+        );
+    }
+
+    #[test]
+    fn unavailable_adds_start_hint() {
+        let error = CliError::rpc(
+            Service::Indexer,
+            "listing indexes",
+            tonic::Status::unavailable("connection refused"),
+        );
+        let text = error.to_string();
+        assert!(
+            text.starts_with("listing indexes failed: UNAVAILABLE: connection refused\n"),
+            "{text}"
+        );
+        assert!(text.contains("--indexer"), "{text}");
     }
 }

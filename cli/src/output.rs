@@ -65,6 +65,16 @@ pub fn field_text(value: &pb::FieldValue) -> String {
     }
 }
 
+/// Formats a count with its noun in the singular or the plural, such as "1 document" or "3 documents".
+pub fn count_text(count: u64, singular: &str, plural: &str) -> String {
+    format!("{count} {}", noun_form(count, singular, plural))
+}
+
+/// Returns the singular for a count of 1 and the plural for any other count.
+pub fn noun_form<'a>(count: u64, singular: &'a str, plural: &'a str) -> &'a str {
+    if count == 1 { singular } else { plural }
+}
+
 pub fn number_text(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 {
         format!("{number:.0}")
@@ -122,7 +132,7 @@ pub enum Align {
 /// truncated with "…" so that each line fits the given width.
 #[derive(Debug)]
 pub struct Table {
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
     aligns: Vec<Align>,
     rows: Vec<Vec<String>>,
     flexible: Option<usize>,
@@ -133,9 +143,12 @@ const MIN_FLEXIBLE_WIDTH: usize = 20;
 const COLUMN_GAP: &str = "  ";
 
 impl Table {
-    pub fn new(columns: &[(&'static str, Align)]) -> Self {
+    pub fn new<H: AsRef<str>>(columns: &[(H, Align)]) -> Self {
         Self {
-            headers: columns.iter().map(|(header, _)| *header).collect(),
+            headers: columns
+                .iter()
+                .map(|(header, _)| header.as_ref().to_owned())
+                .collect(),
             aligns: columns.iter().map(|(_, align)| *align).collect(),
             rows: Vec::new(),
             flexible: None,
@@ -184,12 +197,7 @@ impl Table {
         }
 
         let mut text = String::new();
-        let header_cells: Vec<String> = self
-            .headers
-            .iter()
-            .map(|header| (*header).to_owned())
-            .collect();
-        for row in std::iter::once(&header_cells).chain(&self.rows) {
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
             let mut line = String::new();
             for (index, cell) in row.iter().enumerate() {
                 if index > 0 {
@@ -247,6 +255,13 @@ mod tests {
             })),
         };
         assert_eq!(field_text(&tags), "hep-th, gr-qc");
+    }
+
+    #[test]
+    fn counts_agree_with_nouns() {
+        assert_eq!(count_text(1, "batch", "batches"), "1 batch");
+        assert_eq!(count_text(0, "batch", "batches"), "0 batches");
+        assert_eq!(count_text(1001, "document", "documents"), "1001 documents");
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl Progress {
         let totals = self.counters.totals();
         self.bar.set_position(totals.done());
         self.bar.set_message(format!(
-            "{} acknowledged · {} errors · {:.1} documents/s",
+            "{} acknowledged · {} rejected or malformed · {:.1} documents/s",
             totals.acknowledged(),
             totals.rejected + totals.malformed,
             rate(&totals, self.elapsed())

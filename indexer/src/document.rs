@@ -89,13 +89,15 @@ pub fn validate(
     for (field, options) in schema.vector_fields() {
         match vectors.get(&field.name) {
             Some(values) => {
-                vector::check(&values.values, options.dimension).map_err(|error| {
-                    reject(
-                        pb::DocumentErrorCode::InvalidVector,
-                        &field.name,
-                        error.message,
-                    )
-                })?;
+                vector::check(&values.values, options.dimension, options.metric).map_err(
+                    |error| {
+                        reject(
+                            pb::DocumentErrorCode::InvalidVector,
+                            &field.name,
+                            error.message,
+                        )
+                    },
+                )?;
                 encoded.push((field.name.clone(), vector::encode(&values.values)));
             }
             None => {
@@ -144,28 +146,38 @@ pub fn validate(
 }
 
 fn check_id(position: u32, id: &str) -> Result<(), pb::DocumentError> {
-    let message = if id.is_empty() {
-        "the id is empty; give every document a unique id".to_owned()
-    } else if id.len() > MAX_ID_BYTES {
-        format!(
-            "the id is {} bytes long; use at most {MAX_ID_BYTES}",
-            id.len()
+    check_document_id(id).map_err(|message| {
+        rejection(
+            position,
+            id,
+            pb::DocumentErrorCode::InvalidId,
+            "id",
+            message,
         )
+    })
+}
+
+/// Checks a document id: 1 to [`MAX_ID_BYTES`] bytes without control characters. Upsert, Ingest and
+/// Delete share it, so an id that cannot be written cannot be deleted either. The error is the reason
+/// and the fix.
+pub fn check_document_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        Err(format!(
+            "the id is empty; use an id of 1 to {MAX_ID_BYTES} bytes"
+        ))
+    } else if id.len() > MAX_ID_BYTES {
+        Err(format!(
+            "the id is {} bytes long; use at most {MAX_ID_BYTES} bytes",
+            id.len()
+        ))
     } else if id.chars().any(char::is_control) {
-        format!(
+        Err(format!(
             "the id {} contains control characters; remove them",
             quote(id)
-        )
+        ))
     } else {
-        return Ok(());
-    };
-    Err(rejection(
-        position,
-        id,
-        pb::DocumentErrorCode::InvalidId,
-        "id",
-        message,
-    ))
+        Ok(())
+    }
 }
 
 /// Plans the embedding of a missing vector from the field's source texts.

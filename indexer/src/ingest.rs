@@ -12,7 +12,7 @@ use redis::aio::ConnectionManager;
 use tracing::{debug, warn};
 
 use crate::config::IngestConfig;
-use crate::document::{ValidDocument, rejection, validate};
+use crate::document::{ValidDocument, check_document_id, rejection, validate};
 use crate::error::IndexerError;
 use crate::suggestions;
 use docsearch_embed::SharedEmbedder;
@@ -74,7 +74,7 @@ impl Ingestor {
             return Err(IndexerError::invalid(
                 "documents",
                 format!(
-                    "the batch has {} documents; send at most {} per batch",
+                    "the batch has {} documents; send at most {} per batch (the indexer's ingest.max_batch_documents)",
                     documents.len(),
                     self.limits.max_batch_documents
                 ),
@@ -103,7 +103,8 @@ impl Ingestor {
         Ok(outcome)
     }
 
-    /// Deletes documents by id.
+    /// Deletes documents by id. A repeated id counts once, so `missing_ids` lists only ids that no
+    /// document had, and the suggestion dictionary is updated once per document.
     #[tracing::instrument(name = "ingest.delete", skip_all, fields(index = %index, num_ids = ids.len()))]
     pub async fn delete(
         &self,
@@ -111,21 +112,7 @@ impl Ingestor {
         ids: Vec<String>,
     ) -> Result<DeleteOutcome, IndexerError> {
         let entry = self.load_index(index).await?;
-        if ids.is_empty() {
-            return Err(IndexerError::invalid(
-                "ids",
-                "no ids given; send at least one document id",
-            ));
-        }
-        if ids.len() > MAX_DELETE_IDS {
-            return Err(IndexerError::invalid(
-                "ids",
-                format!(
-                    "{} ids given; send at most {MAX_DELETE_IDS} per request",
-                    ids.len()
-                ),
-            ));
-        }
+        let ids = check_delete_ids(ids)?;
         let layout = self.catalog.layout();
         let suggest_field = entry
             .schema
@@ -156,7 +143,9 @@ impl Ingestor {
         Ok(outcome)
     }
 
-    async fn load_index(&self, index: &str) -> Result<IndexEntry, IndexerError> {
+    /// Checks the index name and reads the index's catalog entry: INVALID_ARGUMENT for a bad name,
+    /// NOT_FOUND for an unknown index.
+    pub async fn load_index(&self, index: &str) -> Result<IndexEntry, IndexerError> {
         check_index_name(index).map_err(IndexerError::InvalidArgument)?;
         self.catalog
             .get(index)
@@ -353,5 +342,92 @@ impl Ingestor {
             .query_async::<()>(&mut connection)
             .await
             .map_err(|error| IndexerError::redis("writing a batch", error))
+    }
+}
+
+/// Checks the ids of a Delete request with the same rules as Upsert and Ingest, and drops repeated
+/// ids, keeping the first occurrence of each.
+fn check_delete_ids(ids: Vec<String>) -> Result<Vec<String>, IndexerError> {
+    if ids.is_empty() {
+        return Err(IndexerError::invalid(
+            "ids",
+            "the list is empty; send at least one document id",
+        ));
+    }
+    if ids.len() > MAX_DELETE_IDS {
+        return Err(IndexerError::invalid(
+            "ids",
+            format!(
+                "the list has {} ids; send at most {MAX_DELETE_IDS} per request",
+                ids.len()
+            ),
+        ));
+    }
+    for (position, id) in ids.iter().enumerate() {
+        check_document_id(id)
+            .map_err(|message| IndexerError::invalid(format!("ids[{position}]"), message))?;
+    }
+    let mut seen = HashSet::with_capacity(ids.len());
+    Ok(ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(values: &[&str]) -> Vec<String> {
+        values.iter().map(|value| (*value).to_owned()).collect()
+    }
+
+    fn invalid_message(result: Result<Vec<String>, IndexerError>) -> String {
+        match result {
+            Err(IndexerError::InvalidArgument(invalid)) => invalid.to_string(),
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn delete_ids_drop_repeats_in_order() {
+        let checked = check_delete_ids(ids(&["b", "a", "b", "c", "a"])).expect("valid ids");
+        assert_eq!(checked, ids(&["b", "a", "c"]));
+    }
+
+    #[test]
+    fn delete_ids_reject_empty_list() {
+        let message = invalid_message(check_delete_ids(Vec::new()));
+        assert!(
+            message.starts_with("invalid ids: the list is empty"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn delete_ids_reject_invalid_ids() {
+        let message = invalid_message(check_delete_ids(ids(&["ok", ""])));
+        assert!(
+            message.starts_with("invalid ids[1]: the id is empty"),
+            "{message}"
+        );
+
+        let long = "x".repeat(100_000);
+        let message = invalid_message(check_delete_ids(vec![long]));
+        assert!(
+            message
+                .starts_with("invalid ids[0]: the id is 100000 bytes long; use at most 512 bytes"),
+            "{message}"
+        );
+
+        let message = invalid_message(check_delete_ids(ids(&["a\nb"])));
+        assert!(message.contains("control characters"), "{message}");
+    }
+
+    #[test]
+    fn delete_ids_reject_too_many() {
+        let many = vec!["x".to_owned(); MAX_DELETE_IDS + 1];
+        let message = invalid_message(check_delete_ids(many));
+        assert!(message.contains("send at most 10000"), "{message}");
     }
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use docsearch_embed::EmbedError;
 use docsearch_indexer::config::IndexerConfig;
+use docsearch_runtime::config::ConfigError;
 
 /// Exit code for an invalid configuration (EX_CONFIG in sysexits.h).
 const EXIT_CONFIG: u8 = 78;
@@ -46,12 +48,23 @@ async fn main() -> ExitCode {
     let shutdown = docsearch_runtime::server::shutdown_on_signal();
     match docsearch_indexer::run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "indexer stopped with an error"
-            );
-            ExitCode::FAILURE
-        }
+        Err(error) => match error.downcast_ref::<EmbedError>() {
+            // A model directory whose files are missing or unusable is an invalid
+            // embedding.model_dir, like a directory that does not exist, which validate() rejects.
+            Some(embed_error) => {
+                eprintln!(
+                    "indexer: {}",
+                    ConfigError::invalid("embedding.model_dir", embed_error.to_string())
+                );
+                ExitCode::from(EXIT_CONFIG)
+            }
+            None => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "indexer stopped with an error"
+                );
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -19,8 +19,10 @@ pub const ENV_PREFIX: &str = "DOCSEARCH__";
 /// An invalid configuration value, with the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid configuration: {}", describe_figment_error(.0))]
-    Parse(Box<figment::Error>),
+    /// The file or the environment could not be read into the configuration: a TOML syntax error, an
+    /// unknown key or a value of the wrong type. The message names the file or the variable.
+    #[error("{0}")]
+    Parse(String),
     #[error("invalid configuration key {key}: {message}")]
     Invalid { key: String, message: String },
 }
@@ -56,42 +58,107 @@ where
     figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").lowercase(true));
     figment
         .extract()
-        .map_err(|error| ConfigError::Parse(Box::new(error)))
+        .map_err(|error| ConfigError::Parse(describe_figment_error(&error, file)))
 }
 
-/// Describes each error with the key, where its value came from (and the value itself when it came from
-/// the environment), and what was expected.
-fn describe_figment_error(error: &figment::Error) -> String {
+/// Describes each error on its own line: the key, where its value came from (the file as given, or the
+/// environment variable with its value), what is wrong and what to do.
+fn describe_figment_error(error: &figment::Error, file: Option<&Path>) -> String {
     let descriptions: Vec<String> = error
         .clone()
         .into_iter()
-        .map(|error| {
-            let key = error.path.join(".");
-            let from_env = error
-                .metadata
-                .as_ref()
-                .is_some_and(|metadata| metadata.name.contains("environment"));
-            let source = if from_env {
-                let variable = format!("{ENV_PREFIX}{}", error.path.join("__")).to_uppercase();
-                match std::env::var(&variable) {
-                    Ok(value) => format!(" (environment variable {variable}={value:?})"),
-                    Err(_) => format!(" (environment variable {variable})"),
-                }
-            } else {
-                error
-                    .metadata
-                    .as_ref()
-                    .and_then(|metadata| metadata.source.as_ref())
-                    .map(|source| format!(" (in {source})"))
-                    .unwrap_or_default()
-            };
-            format!(
-                "key {key}{source}: {}; fix the value and restart",
-                error.kind
-            )
-        })
+        .map(|error| describe_one_error(&error, file))
         .collect();
-    descriptions.join("; ")
+    descriptions.join("\n")
+}
+
+fn describe_one_error(error: &figment::Error, file: Option<&Path>) -> String {
+    let from_env = error
+        .metadata
+        .as_ref()
+        .is_some_and(|metadata| metadata.name.contains("environment"));
+    let source_file = error
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.source.as_ref())
+        .map(|source| match (source, file) {
+            // figment shows file paths relative to the working directory; the path as given is clearer.
+            (figment::Source::File(_), Some(file)) => file.display().to_string(),
+            (source, _) => source.to_string(),
+        });
+
+    if error.path.is_empty() {
+        // Errors of the whole source, such as a TOML syntax error, have no key.
+        let problem = single_line(&error.kind.to_string());
+        return match source_file {
+            Some(file) if !from_env => {
+                format!("invalid configuration file {file}: {problem}; fix the file and restart")
+            }
+            _ => format!("invalid configuration: {problem}; fix it and restart"),
+        };
+    }
+
+    let key = error.path.join(".");
+    let origin = if from_env {
+        environment_origin(&error.path)
+    } else {
+        source_file
+            .map(|file| format!(" (in {file})"))
+            .unwrap_or_default()
+    };
+    let (problem, fix) = match &error.kind {
+        figment::error::Kind::UnknownField(_, expected) => (
+            format!("unknown key; expected one of {}", expected.join(", ")),
+            "rename or remove it and restart",
+        ),
+        kind => (single_line(&kind.to_string()), "fix the value and restart"),
+    };
+    format!("invalid configuration key {key}{origin}: {problem}; {fix}")
+}
+
+/// Names the environment variables behind the key at `path`. A variable set for a key that the
+/// configuration lacks, such as `DOCSEARCH__NOSECTION__X` for the unknown section `nosection`, is
+/// found by its prefix. Its value is left out, because it may be a secret meant for another key.
+fn environment_origin(path: &[String]) -> String {
+    let name = format!("{ENV_PREFIX}{}", path.join("__")).to_uppercase();
+    if let Ok(value) = std::env::var(&name) {
+        return format!(" (environment variable {name}={value:?})");
+    }
+    let nested_prefix = format!("{name}__");
+    let mut nested: Vec<String> = std::env::vars_os()
+        .filter_map(|(variable, _)| variable.into_string().ok())
+        .filter(|variable| variable.to_uppercase().starts_with(&nested_prefix))
+        .collect();
+    nested.sort();
+    match nested.as_slice() {
+        [] => format!(" (environment variable {name})"),
+        [variable] => format!(" (environment variable {variable})"),
+        variables => format!(" (environment variables {})", variables.join(", ")),
+    }
+}
+
+/// Joins a multi-line message, such as a TOML parse error with its source excerpt, into one line:
+/// the excerpt lines (`  |`, `1 | [server`) are dropped and the others joined with ": " and ", ".
+fn single_line(message: &str) -> String {
+    let mut lines = message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !is_excerpt_line(line));
+    let Some(first) = lines.next() else {
+        return message.trim().to_owned();
+    };
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{first}: {}", rest.join(", "))
+    }
+}
+
+/// True for a line of a source excerpt in a TOML error: a line number or nothing, then "|".
+fn is_excerpt_line(line: &str) -> bool {
+    line.split_once('|')
+        .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
 }
 
 /// gRPC serving settings.
@@ -184,10 +251,16 @@ impl RedisConfig {
         if let Err(error) = crate::keys::KeyLayout::new(&self.namespace) {
             return Err(ConfigError::invalid("redis.namespace", error.message));
         }
-        if self.response_timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.connect_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "redis.connect_timeout",
+                "the timeout is 0s; use a duration greater than 0s, such as \"2s\"",
+            ));
+        }
+        if self.response_timeout.is_zero() {
             return Err(ConfigError::invalid(
                 "redis.response_timeout",
-                "timeouts must be greater than 0s; use a duration such as \"10s\"",
+                "the timeout is 0s; use a duration greater than 0s, such as \"10s\"",
             ));
         }
         Ok(())
@@ -351,6 +424,89 @@ mod tests {
             assert!(error.contains("urll"), "{error}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn toml_syntax_error_names_file_as_given() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_dir("conf")?;
+            jail.create_file("conf/service.toml", "[server\nlisten_addr = \"x\"\n")?;
+            let path = jail.directory().join("conf/service.toml");
+            let error = load(&defaults(), Some(&path)).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("invalid configuration file {}: ", path.display())),
+                "{error}"
+            );
+            assert!(error.contains("line 1, column 8"), "{error}");
+            assert!(error.ends_with("; fix the file and restart"), "{error}");
+            assert!(!error.contains('\n'), "one line: {error}");
+            assert!(!error.contains("key  "), "no empty key: {error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_environment_section_names_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DOCSEARCH__NOSECTION__X", "1");
+            let error = load(&defaults(), None).unwrap_err().to_string();
+            assert!(
+                error.starts_with(
+                    "invalid configuration key nosection (environment variable DOCSEARCH__NOSECTION__X): unknown key"
+                ),
+                "{error}"
+            );
+            assert!(error.contains("server, redis"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_key_names_file_and_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("service.toml", "[redis]\nurll = \"x\"\n")?;
+            let error = load(&defaults(), Some(Path::new("service.toml")))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                error,
+                "invalid configuration key redis.urll (in service.toml): unknown key; expected one of \
+                 url, namespace, connect_timeout, response_timeout, reconnect_retries; rename or remove it and restart"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zero_timeouts_name_their_key() {
+        let redis = RedisConfig {
+            connect_timeout: Duration::ZERO,
+            ..RedisConfig::default()
+        };
+        let error = redis.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid configuration key redis.connect_timeout:"),
+            "{error}"
+        );
+        let redis = RedisConfig {
+            response_timeout: Duration::ZERO,
+            ..RedisConfig::default()
+        };
+        let error = redis.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid configuration key redis.response_timeout:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn single_line_drops_excerpt() {
+        let message = "TOML parse error at line 1, column 8\n  |\n1 | [server\n  |        ^\ninvalid table header\nexpected `.`, `]`\n";
+        assert_eq!(
+            single_line(message),
+            "TOML parse error at line 1, column 8: invalid table header, expected `.`, `]`"
+        );
+        assert_eq!(single_line("one line"), "one line");
     }
 
     #[test]

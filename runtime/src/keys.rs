@@ -78,9 +78,15 @@ impl KeyLayout {
     }
 }
 
-/// Checks an index name: 1 to 64 characters from `[A-Za-z0-9_-]`.
+/// Checks an index name held in a request field named `index`: 1 to 64 characters from `[A-Za-z0-9_-]`.
 pub fn check_index_name(name: &str) -> Result<(), InvalidValue> {
-    check_identifier("index", name, MAX_INDEX_NAME_LEN)
+    check_index_name_in("index", name)
+}
+
+/// Checks an index name held in the request field `field`, such as `name` in CreateIndexRequest, so
+/// that the error names that field.
+pub fn check_index_name_in(field: &str, name: &str) -> Result<(), InvalidValue> {
+    check_identifier(field, name, MAX_INDEX_NAME_LEN)
 }
 
 #[cfg(test)]
@@ -112,5 +118,16 @@ mod tests {
         assert!(check_index_name("").is_err());
         assert!(check_index_name(&"x".repeat(65)).is_err());
         assert!(check_index_name("has space").is_err());
+    }
+
+    #[test]
+    fn index_name_error_names_field() {
+        assert_eq!(check_index_name("").unwrap_err().field, "index");
+        let error = check_index_name_in("name", "").unwrap_err();
+        assert_eq!(error.field, "name");
+        assert!(
+            error.to_string().starts_with("invalid name: name is empty"),
+            "{error}"
+        );
     }
 }

@@ -49,22 +49,13 @@ pub fn quote(value: &str) -> String {
     }
 }
 
-/// Checks a name made of `[A-Za-z0-9_-]`, 1 to `max_len` characters long.
+/// Checks a name made of `[A-Za-z0-9_-]`, 1 to `max_len` characters long. The characters are checked
+/// before the length, so the length is only counted for ASCII names, where characters and bytes agree.
 pub fn check_identifier(field: &str, value: &str, max_len: usize) -> Result<(), InvalidValue> {
     if value.is_empty() {
         return Err(InvalidValue::new(
             field,
             format!("{field} is empty; set it to 1 to {max_len} characters from [A-Za-z0-9_-]"),
-        ));
-    }
-    if value.len() > max_len {
-        return Err(InvalidValue::new(
-            field,
-            format!(
-                "{} is {} characters long; use at most {max_len}",
-                quote(value),
-                value.len()
-            ),
         ));
     }
     if let Some(bad) = value
@@ -74,8 +65,18 @@ pub fn check_identifier(field: &str, value: &str, max_len: usize) -> Result<(), 
         return Err(InvalidValue::new(
             field,
             format!(
-                "{} contains {bad:?}; use only letters, digits, '_' and '-'",
+                "{} contains {bad:?}; use only ASCII letters, digits, '_' and '-'",
                 quote(value)
+            ),
+        ));
+    }
+    if value.len() > max_len {
+        return Err(InvalidValue::new(
+            field,
+            format!(
+                "{} is {} characters long; use at most {max_len}",
+                quote(value),
+                value.len()
             ),
         ));
     }
@@ -94,6 +95,33 @@ mod tests {
         assert_eq!(error.field, "schema.fields[2].name");
         let error = InvalidValue::new("[3]", "bad").within("vectors");
         assert_eq!(error.field, "vectors[3]");
+    }
+
+    #[test]
+    fn identifier_names_field_and_value() {
+        let error = check_identifier("name", "", 64).unwrap_err();
+        assert_eq!(error.field, "name");
+        assert_eq!(
+            error.to_string(),
+            "invalid name: name is empty; set it to 1 to 64 characters from [A-Za-z0-9_-]"
+        );
+        let error = check_identifier("name", &"x".repeat(65), 64).unwrap_err();
+        assert!(
+            error
+                .message
+                .ends_with("is 65 characters long; use at most 64"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn identifier_reports_non_ascii_before_length() {
+        // 40 characters, 80 bytes: the character is the problem, not the length.
+        let error = check_identifier("name", &"é".repeat(40), 64).unwrap_err();
+        assert!(error.message.contains("contains 'é'"), "{error}");
+        assert!(!error.message.contains("long"), "{error}");
+        let error = check_identifier("name", &"é".repeat(70), 64).unwrap_err();
+        assert!(error.message.contains("contains 'é'"), "{error}");
     }
 
     #[test]

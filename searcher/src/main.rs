@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use docsearch_embed::EmbedError;
+use docsearch_runtime::config::ConfigError;
 use docsearch_searcher::config::SearcherConfig;
 
 /// Exit code for an invalid configuration (EX_CONFIG in sysexits.h).
@@ -46,12 +48,23 @@ async fn main() -> ExitCode {
     let shutdown = docsearch_runtime::server::shutdown_on_signal();
     match docsearch_searcher::run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "searcher stopped with an error"
-            );
-            ExitCode::FAILURE
-        }
+        Err(error) => match error.downcast_ref::<EmbedError>() {
+            // A model directory whose files are missing or unusable is an invalid
+            // embedding.model_dir, like a directory that does not exist, which validate() rejects.
+            Some(embed_error) => {
+                eprintln!(
+                    "searcher: {}",
+                    ConfigError::invalid("embedding.model_dir", embed_error.to_string())
+                );
+                ExitCode::from(EXIT_CONFIG)
+            }
+            None => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "searcher stopped with an error"
+                );
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -5,7 +5,10 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use docsearch_e2e::{CliOutput, Stack, StackOptions, binary, model_dir, workspace_root};
+use docsearch_e2e::{
+    CliOutput, ServiceKind, ServiceProcess, Stack, StackOptions, binary, model_dir, workspace_root,
+};
+use docsearch_runtime::testing::RedisServer;
 use serde_json::Value;
 
 const INDEX: &str = "papers";
@@ -290,6 +293,123 @@ async fn cli_loads_resumes_and_searches() {
     let output = stack.run_cli(&["search", "anything", "--index", "missing"]);
     assert_exit(&output, 1, "search of a missing index");
     assert!(output.stderr.contains("NOT_FOUND"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("`docsearch index list`"),
+        "the hint names the CLI's own command: {}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("IndexService/ListIndexes"),
+        "the gRPC method is advice for grpcurl users: {}",
+        output.stderr
+    );
+}
+
+/// Articles for a mapping file: line 2 ends before its object closes and line 4 has no id.
+const ARTICLES: &str = r#"{"id": "a1", "title": "Quantum entanglement of photons", "topic": "Physics"}
+{"id": "a2", "title": "A record cut off"
+{"id": "a3", "title": "Quantum computing with trapped ions", "topic": "Computing"}
+{"title": "An article without an id", "topic": "Misc"}
+{"id": "a5", "title": "Baroque music in Venice", "topic": "Arts"}
+"#;
+
+const ARTICLES_SCHEMA: &str =
+    r#"{"fields": [{"name": "title", "text": {}}, {"name": "topic", "tag": {"separator": ","}}]}"#;
+
+const ARTICLES_MAPPING: &str = "id = \"id\"\n[text]\ntitle = \"title\"\n[tag]\ntopic = \"topic\"\n";
+
+/// An indexer that takes at most 2 documents per batch rejects a load with --batch-size 3 on the
+/// first batch. The error advises a lower --batch-size and no --resume, which would fail the same
+/// way. The search table heads the tag column with the field's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_load_explains_rejected_batch_size() {
+    let dir = tempfile::Builder::new()
+        .prefix("docsearch-e2e-")
+        .tempdir()
+        .expect("failed to create a temporary directory");
+    let redis = RedisServer::start();
+    let indexer_settings = [("DOCSEARCH__INGEST__MAX_BATCH_DOCUMENTS", "2".to_owned())];
+    let (indexer, searcher) = tokio::join!(
+        ServiceProcess::start(ServiceKind::Indexer, &redis, dir.path(), &indexer_settings),
+        ServiceProcess::start(ServiceKind::Searcher, &redis, dir.path(), &[]),
+    );
+    let stack = Stack {
+        indexer,
+        searcher,
+        redis,
+        dir,
+    };
+    let write = |name: &str, contents: &str| {
+        let path = stack.dir.path().join(name);
+        std::fs::write(&path, contents).expect("failed to write a test file");
+        path.to_str()
+            .expect("the temporary path is UTF-8")
+            .to_owned()
+    };
+    let schema = write("articles.schema.json", ARTICLES_SCHEMA);
+    let mapping = write("articles.mapping.toml", ARTICLES_MAPPING);
+    let articles = write("articles.jsonl", ARTICLES);
+
+    let output = stack.run_cli(&["index", "create", "articles", "--schema", &schema]);
+    assert_exit(&output, 0, "index create");
+
+    let load = |batch_size: &str| {
+        stack.run_cli(&[
+            "load",
+            &articles,
+            "--index",
+            "articles",
+            "--mapping",
+            &mapping,
+            "--batch-size",
+            batch_size,
+        ])
+    };
+    let output = load("3");
+    assert_exit(&output, 1, "load with batches above the indexer's limit");
+    assert!(
+        output.stderr.contains("INVALID_ARGUMENT"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("Lower --batch-size"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("--resume"),
+        "resuming would fail the same way: {}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains(
+            "line 2: malformed record skipped: invalid JSON: the line ends before the JSON object closes"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains(
+            "line 4: malformed record skipped: the record has no \"id\" field for the document id (the mapping sets id = \"id\")"
+        ),
+        "{}",
+        output.stderr
+    );
+
+    let output = load("2");
+    assert_exit(&output, 3, "load with the malformed lines skipped");
+    assert_eq!(summary_count(&output, "written"), 3);
+    assert_eq!(summary_count(&output, "malformed"), 2);
+
+    let output = stack.run_cli(&["search", "quantum", "--index", "articles", "--mode", "text"]);
+    assert_exit(&output, 0, "text search");
+    let header = output.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("RANK  ID") && header.ends_with("TOPIC"),
+        "the tag column is named after its field:\n{}",
+        output.stdout
+    );
 }
 
 #[test]
@@ -313,10 +433,27 @@ fn cli_reports_unreachable_service() {
 
 #[test]
 fn cli_usage_errors_exit_2() {
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 5] = [
         &["load", "papers.txt", "--index", INDEX],
         &["load", "papers.jsonl", "--index", INDEX],
         &["search", "--index", INDEX],
+        // Batches above the indexer's default limit are rejected before the file is read.
+        &[
+            "load",
+            "papers.jsonl",
+            "--index",
+            INDEX,
+            "--batch-size",
+            "1001",
+        ],
+        &[
+            "load",
+            "papers.jsonl",
+            "--index",
+            INDEX,
+            "--batch-size",
+            "0",
+        ],
     ];
     for args in cases {
         let output = Command::new(binary("docsearch"))

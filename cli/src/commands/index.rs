@@ -8,7 +8,7 @@ use docsearch_proto::v1 as pb;
 use crate::cli::{IndexArgs, IndexCommand};
 use crate::connect::{Service, Services};
 use crate::error::{CliError, Outcome};
-use crate::output::{Align, Table, bytes_text, print_json, timestamp_text};
+use crate::output::{Align, Table, bytes_text, count_text, print_json, timestamp_text};
 
 pub async fn run(services: &Services, args: IndexArgs) -> Result<Outcome, CliError> {
     let IndexArgs { json, command } = args;
@@ -176,7 +176,11 @@ fn field_description(field: &pb::FieldSchema) -> (&'static str, String) {
                     .trim_start_matches("VECTOR_ALGORITHM_")
                     .to_owned(),
             );
-            options.push(format!("{} dimensions", vector.dimension));
+            options.push(count_text(
+                u64::from(vector.dimension),
+                "dimension",
+                "dimensions",
+            ));
             options.push(
                 metric
                     .as_str_name()

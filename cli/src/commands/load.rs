@@ -16,7 +16,7 @@ use crate::ingest::{self, IngestOptions, InputItem, StreamEnd};
 use crate::input::mapping::Mapping;
 use crate::input::reader::{self, Window};
 use crate::input::{Converter, Malformed, Record};
-use crate::output::elapsed_text;
+use crate::output::{count_text, elapsed_text, noun_form};
 use crate::progress::{Counters, Progress, Totals, rate};
 
 /// Default batch size when the indexer embeds the documents. Embedding dominates the cost, and the
@@ -74,10 +74,10 @@ pub async fn run(services: &Services, args: LoadArgs) -> Result<Outcome, CliErro
     };
     let client = services.ingest_client().await?;
     eprintln!(
-        "loading {} into index {index:?}: format {}, {} documents per batch{}",
+        "loading {} into index {index:?}: format {}, batches of {}{}",
         file.display(),
         format_name(format),
-        batch_size,
+        count_text(batch_size as u64, "document", "documents"),
         if resume {
             ", leaving documents that the index contains untouched (--resume)"
         } else {
@@ -120,15 +120,15 @@ fn finish(
             num_unacknowledged_batches,
             num_unacknowledged_documents,
         } => Err(anyhow::anyhow!(
-            "the Ingest stream failed: {}\n{} documents were acknowledged and are written; the {num_unacknowledged_documents} documents \
-             of {num_unacknowledged_batches} unacknowledged batches were not. Run the same command with --resume to continue.",
+            "the Ingest stream failed: {}\n{}{}",
             crate::output::status_text(&status),
-            totals.acknowledged(),
+            unwritten_text(num_unacknowledged_batches, num_unacknowledged_documents),
+            failure_advice(&status, totals.acknowledged()),
         )
         .into()),
         StreamEnd::Interrupted => Err(anyhow::anyhow!(
-            "interrupted after {} documents were acknowledged; run the same command with --resume to continue",
-            totals.acknowledged()
+            "interrupted with {} acknowledged; run the same command with --resume to continue",
+            count_text(totals.acknowledged(), "document", "documents")
         )
         .into()),
         StreamEnd::Completed => {
@@ -145,6 +145,58 @@ fn finish(
             }
         }
     }
+}
+
+/// Describes what a failed stream left unwritten, such as "the 256 documents of 1 unacknowledged
+/// batch were not written".
+fn unwritten_text(num_batches: usize, num_documents: usize) -> String {
+    if num_batches == 0 {
+        return "Batches acknowledged before the failure stay written. ".to_owned();
+    }
+    format!(
+        "Batches acknowledged before the failure stay written; the {} of {} {} not written. ",
+        count_text(num_documents as u64, "document", "documents"),
+        count_text(
+            num_batches as u64,
+            "unacknowledged batch",
+            "unacknowledged batches"
+        ),
+        if num_documents == 1 { "was" } else { "were" },
+    )
+}
+
+/// Returns the advice after the stream failed with `status`. Resuming helps after a broken stream
+/// or an unavailable indexer. A request that the indexer rejects fails the same way when sent again,
+/// so then the advice names what to change first.
+fn failure_advice(status: &tonic::Status, num_acknowledged: u64) -> String {
+    let resume = if num_acknowledged > 0 {
+        " with --resume, which leaves the documents already written untouched"
+    } else {
+        ""
+    };
+    match status.code() {
+        tonic::Code::InvalidArgument if is_batch_size_rejection(status) => format!(
+            "Lower --batch-size to the indexer's ingest.max_batch_documents or below, then run the command again{resume}."
+        ),
+        tonic::Code::InvalidArgument
+        | tonic::Code::NotFound
+        | tonic::Code::AlreadyExists
+        | tonic::Code::FailedPrecondition
+        | tonic::Code::PermissionDenied
+        | tonic::Code::Unauthenticated
+        | tonic::Code::Unimplemented
+        | tonic::Code::OutOfRange => format!(
+            "The same command would fail the same way; fix the cause above, then run it again{resume}."
+        ),
+        _ => "Run the same command with --resume to continue.".to_owned(),
+    }
+}
+
+/// True when the indexer rejected a batch for its number of documents. Under the field path
+/// `documents`, the indexer checks only that number. Invalid single documents come back in the
+/// acknowledgement instead.
+fn is_batch_size_rejection(status: &tonic::Status) -> bool {
+    status.message().starts_with("invalid documents:")
 }
 
 /// Returns the format given, or else the one the file extension implies.
@@ -339,14 +391,29 @@ fn print_summary(file: &Path, index: &str, totals: &Totals, elapsed: std::time::
         file.display(),
         elapsed_text(elapsed)
     );
-    println!("  read:      {:>9} records", totals.read);
-    println!("  written:   {:>9} documents", totals.written);
+    let records = |count| noun_form(count, "record", "records");
+    let documents = |count| noun_form(count, "document", "documents");
+    println!("  read:      {:>9} {}", totals.read, records(totals.read));
     println!(
-        "  skipped:   {:>9} documents already in the index",
-        totals.skipped
+        "  written:   {:>9} {}",
+        totals.written,
+        documents(totals.written)
     );
-    println!("  rejected:  {:>9} documents", totals.rejected);
-    println!("  malformed: {:>9} records", totals.malformed);
+    println!(
+        "  skipped:   {:>9} {} already in the index",
+        totals.skipped,
+        documents(totals.skipped)
+    );
+    println!(
+        "  rejected:  {:>9} {}",
+        totals.rejected,
+        documents(totals.rejected)
+    );
+    println!(
+        "  malformed: {:>9} {}",
+        totals.malformed,
+        records(totals.malformed)
+    );
     println!(
         "  rate:      {:>9.1} documents/s acknowledged",
         rate(totals, elapsed)
@@ -356,6 +423,68 @@ fn print_summary(file: &Path, index: &str, totals: &Totals, elapsed: std::time::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failure_text(status: tonic::Status, num_batches: usize, num_documents: usize) -> String {
+        let end = StreamEnd::Failed {
+            status,
+            num_unacknowledged_batches: num_batches,
+            num_unacknowledged_documents: num_documents,
+        };
+        match finish(end, Ok(()), &Totals::default()) {
+            Err(error) => error.to_string(),
+            Ok(outcome) => panic!("a failed stream returned {outcome:?}"),
+        }
+    }
+
+    #[test]
+    fn batch_size_rejection_advises_smaller_batches() {
+        let status = tonic::Status::invalid_argument(
+            "invalid documents: the batch has 1001 documents; send at most 1000 per batch (the indexer's ingest.max_batch_documents)",
+        );
+        let text = failure_text(status, 1, 1001);
+        assert!(text.contains("Lower --batch-size"), "{text}");
+        assert!(!text.contains("--resume"), "nothing was written: {text}");
+        assert!(
+            text.contains("the 1001 documents of 1 unacknowledged batch were not written"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rejected_request_gets_no_resume_advice() {
+        let status = tonic::Status::not_found("index \"papers\" not found");
+        let text = failure_text(status, 2, 1);
+        assert!(text.contains("would fail the same way"), "{text}");
+        assert!(!text.contains("--resume"), "{text}");
+        assert!(
+            text.contains("the 1 document of 2 unacknowledged batches was not written"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn broken_stream_advises_resume() {
+        for status in [
+            tonic::Status::unavailable("the indexer is shutting down"),
+            tonic::Status::unknown("the indexer ended the stream before the load finished"),
+            tonic::Status::deadline_exceeded("deadline"),
+        ] {
+            let text = failure_text(status, 1, 256);
+            assert!(
+                text.ends_with("Run the same command with --resume to continue."),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn advice_mentions_resume_after_written_batches() {
+        let status =
+            tonic::Status::invalid_argument("invalid documents: the batch has 600 documents");
+        let advice = failure_advice(&status, 500);
+        assert!(advice.contains("Lower --batch-size"), "{advice}");
+        assert!(advice.contains("--resume"), "{advice}");
+    }
 
     #[test]
     fn format_from_extension() {

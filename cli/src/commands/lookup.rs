@@ -5,7 +5,7 @@ use docsearch_proto::v1 as pb;
 use crate::cli::{GetArgs, SuggestArgs};
 use crate::connect::{Service, Services};
 use crate::error::{CliError, Outcome};
-use crate::output::{Align, Table, field_text, print_json, terminal_width};
+use crate::output::{Align, Table, count_text, field_text, print_json, terminal_width};
 
 pub async fn suggest(services: &Services, args: SuggestArgs) -> Result<Outcome, CliError> {
     let SuggestArgs {
@@ -110,8 +110,8 @@ fn document_text(document: &pb::Document) -> String {
             .collect();
         let ellipsis = if vector.values.len() > 4 { ", …" } else { "" };
         text.push_str(&format!(
-            "  {name}: {} values [{}{ellipsis}]\n",
-            vector.values.len(),
+            "  {name}: {} [{}{ellipsis}]\n",
+            count_text(vector.values.len() as u64, "value", "values"),
             head.join(", ")
         ));
     }

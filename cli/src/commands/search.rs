@@ -180,8 +180,10 @@ fn parse_vector(value: &Value) -> anyhow::Result<pb::Vector> {
     Ok(pb::Vector { values })
 }
 
-/// Formats the hits as a table: rank, id, score, year, title and categories (or, in indexes without them,
-/// the first TEXT value and the TAG values), then a line with the total.
+/// Formats the hits as a table: rank, id, score, year, a title column and a tag column, then a line
+/// with the total. The title column shows `title`, or else the first TEXT field by name; the tag
+/// column shows `categories`, or else every TAG field. Each column is headed by the field it shows,
+/// or by TAGS when it joins several, and a column that no hit has a value for is left out.
 pub fn hits_text(response: &pb::SearchResponse, offset: u32, width: Option<usize>) -> String {
     let mode = pb::SearchMode::try_from(response.mode).unwrap_or_default();
     let mode_name = mode.as_str_name().trim_start_matches("SEARCH_MODE_");
@@ -196,17 +198,33 @@ pub fn hits_text(response: &pb::SearchResponse, offset: u32, width: Option<usize
         .hits
         .iter()
         .any(|hit| hit.fields.contains_key(YEAR_FIELD));
-    let mut columns = vec![
-        ("RANK", Align::Right),
-        ("ID", Align::Left),
-        ("SCORE", Align::Right),
+    let title_field = title_field(&response.hits);
+    let tag_fields = tag_fields(&response.hits);
+    let title_header = title_field.as_deref().map(column_header);
+    let tag_header = match tag_fields.as_slice() {
+        [] => None,
+        [field] => Some(column_header(field)),
+        _ => Some("TAGS".to_owned()),
+    };
+
+    let mut columns: Vec<(String, Align)> = vec![
+        ("RANK".to_owned(), Align::Right),
+        ("ID".to_owned(), Align::Left),
+        ("SCORE".to_owned(), Align::Right),
     ];
     if has_year {
-        columns.push(("YEAR", Align::Right));
+        columns.push(("YEAR".to_owned(), Align::Right));
     }
-    columns.push(("TITLE", Align::Left));
-    columns.push(("CATEGORIES", Align::Left));
-    let mut table = Table::new(&columns).flexible("TITLE");
+    if let Some(header) = &title_header {
+        columns.push((header.clone(), Align::Left));
+    }
+    if let Some(header) = &tag_header {
+        columns.push((header.clone(), Align::Left));
+    }
+    let mut table = Table::new(&columns);
+    if let Some(header) = &title_header {
+        table = table.flexible(header);
+    }
 
     for (index, hit) in response.hits.iter().enumerate() {
         let mut row = vec![
@@ -222,8 +240,19 @@ pub fn hits_text(response: &pb::SearchResponse, offset: u32, width: Option<usize
                     .unwrap_or_default(),
             );
         }
-        row.push(crate::input::normalize_whitespace(&title_of(hit)));
-        row.push(tags_of(hit));
+        if let Some(field) = &title_field {
+            let title = hit.fields.get(field).map(field_text).unwrap_or_default();
+            row.push(crate::input::normalize_whitespace(&title));
+        }
+        if !tag_fields.is_empty() {
+            let tags: Vec<String> = tag_fields
+                .iter()
+                .filter_map(|field| hit.fields.get(field))
+                .map(field_text)
+                .filter(|text| !text.is_empty())
+                .collect();
+            row.push(tags.join(", "));
+        }
         table.push(row);
     }
 
@@ -237,38 +266,41 @@ pub fn hits_text(response: &pb::SearchResponse, offset: u32, width: Option<usize
     text
 }
 
-/// Returns the `title` field, or else the first TEXT field by name.
-fn title_of(hit: &pb::SearchHit) -> String {
-    if let Some(title) = hit.fields.get("title") {
-        return field_text(title);
-    }
-    let mut texts: Vec<(&String, &pb::FieldValue)> = hit
-        .fields
-        .iter()
-        .filter(|(_, value)| matches!(value.kind, Some(pb::field_value::Kind::Text(_))))
-        .collect();
-    texts.sort_by_key(|(name, _)| *name);
-    texts
-        .first()
-        .map(|(_, value)| field_text(value))
-        .unwrap_or_default()
+/// Returns the header of a column that shows one field: its name in capitals, as in "TOPIC".
+fn column_header(field: &str) -> String {
+    field.to_uppercase()
 }
 
-/// Returns the `categories` field, or else the values of every TAG field, by field name.
-fn tags_of(hit: &pb::SearchHit) -> String {
-    if let Some(categories) = hit.fields.get(CATEGORIES_FIELD) {
-        return field_text(categories);
+/// Returns `title` when a hit has it, or else the first TEXT field by name of any hit.
+fn title_field(hits: &[pb::SearchHit]) -> Option<String> {
+    if hits.iter().any(|hit| hit.fields.contains_key("title")) {
+        return Some("title".to_owned());
     }
-    let mut tags: Vec<(&String, &pb::FieldValue)> = hit
-        .fields
+    hits.iter()
+        .flat_map(|hit| &hit.fields)
+        .filter(|(_, value)| matches!(value.kind, Some(pb::field_value::Kind::Text(_))))
+        .map(|(name, _)| name)
+        .min()
+        .cloned()
+}
+
+/// Returns `categories` when a hit has it, or else the TAG fields of any hit, by name.
+fn tag_fields(hits: &[pb::SearchHit]) -> Vec<String> {
+    if hits
         .iter()
+        .any(|hit| hit.fields.contains_key(CATEGORIES_FIELD))
+    {
+        return vec![CATEGORIES_FIELD.to_owned()];
+    }
+    let mut names: Vec<String> = hits
+        .iter()
+        .flat_map(|hit| &hit.fields)
         .filter(|(_, value)| matches!(value.kind, Some(pb::field_value::Kind::Tags(_))))
+        .map(|(name, _)| name.clone())
         .collect();
-    tags.sort_by_key(|(name, _)| *name);
-    tags.iter()
-        .map(|(_, value)| field_text(value))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]
@@ -534,11 +566,64 @@ mod tests {
             mode: pb::SearchMode::Knn as i32,
         };
         let text = hits_text(&response, 20, None);
-        assert!(!text.contains("YEAR"), "{text}");
-        assert!(
-            text.contains("  21  Ada Lovelace  0.5000  Mathematician.  People"),
-            "{text}"
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0], "RANK  ID             SCORE  EXTRACT         TOPIC",
+            "the headers name the fields shown"
         );
+        assert_eq!(
+            lines[1],
+            "  21  Ada Lovelace  0.5000  Mathematician.  People"
+        );
+    }
+
+    #[test]
+    fn hits_table_joins_several_tag_fields() {
+        use pb::field_value::Kind;
+        let tags = |values: &[&str]| {
+            Kind::Tags(pb::TagList {
+                values: values.iter().map(|value| (*value).to_owned()).collect(),
+            })
+        };
+        let response = pb::SearchResponse {
+            hits: vec![
+                hit(
+                    "a",
+                    0.9,
+                    vec![
+                        ("title", Kind::Text("First".to_owned())),
+                        ("topic", tags(&["Arts"])),
+                        ("lang", tags(&["en"])),
+                    ],
+                ),
+                hit("b", 0.8, vec![("title", Kind::Text("Second".to_owned()))]),
+            ],
+            total: 2,
+            facets: Vec::new(),
+            mode: pb::SearchMode::Text as i32,
+        };
+        let text = hits_text(&response, 0, None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "RANK  ID   SCORE  TITLE   TAGS");
+        assert_eq!(lines[1], "   1  a   0.9000  First   en, Arts");
+        assert_eq!(lines[2], "   2  b   0.8000  Second");
+    }
+
+    #[test]
+    fn hits_table_without_tags_has_no_tag_column() {
+        use pb::field_value::Kind;
+        let response = pb::SearchResponse {
+            hits: vec![hit(
+                "a",
+                0.9,
+                vec![("title", Kind::Text("Only".to_owned()))],
+            )],
+            total: 1,
+            facets: Vec::new(),
+            mode: pb::SearchMode::Knn as i32,
+        };
+        let text = hits_text(&response, 0, None);
+        assert!(text.starts_with("RANK  ID   SCORE  TITLE\n"), "{text}");
     }
 
     #[test]

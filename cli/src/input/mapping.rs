@@ -195,7 +195,11 @@ impl Mapping {
                 "the record has no key; id = \"$key\" needs a JSON object of records".to_owned()
             })?,
             IdSource::Field(source) => match lookup(&record.value, source) {
-                None => return Err(format!("the record has no id field {source}")),
+                None => {
+                    return Err(format!(
+                        "the record has no {source:?} field for the document id (the mapping sets id = {source:?})"
+                    ));
+                }
                 Some(Value::String(text)) => text.clone(),
                 Some(Value::Number(number)) => number.to_string(),
                 Some(other) => {
@@ -564,7 +568,10 @@ mod tests {
         )
         .expect("valid mapping");
         let cases = [
-            (json!({"title": "No id"}), "the record has no id field id"),
+            (
+                json!({"title": "No id"}),
+                "the record has no \"id\" field for the document id (the mapping sets id = \"id\")",
+            ),
             (json!({"id": " ", "title": "T"}), "the id is empty"),
             (
                 json!({"id": ["a"], "title": "T"}),

@@ -139,13 +139,10 @@ fn parse_line(line: u64, bytes: &[u8]) -> Result<Record, Malformed> {
     let text = std::str::from_utf8(bytes)
         .map_err(|error| malformed(format!("the line is not valid UTF-8: {error}")))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value: Value = serde_json::from_str(text).map_err(|error| {
-        malformed(format!(
-            "invalid JSON at column {}: {}",
-            error.column(),
-            without_position(&error)
-        ))
-    })?;
+    // Without its line break, the text is one line, so serde_json's columns count along it.
+    let text = text.trim_end_matches(['\n', '\r']);
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| malformed(json_error_text(&error, "line")))?;
     if !value.is_object() {
         return Err(malformed(format!(
             "the line holds {}, not a JSON object",
@@ -165,6 +162,42 @@ fn without_position(error: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(index) => text[..index].to_owned(),
         None => text,
+    }
+}
+
+/// Describes a serde_json syntax error in plain words, such as "invalid JSON at column 8: expected
+/// a key in double quotes". `unit` is "line" or "file", whichever ends too early in a cut-off input.
+/// A cut-off input gets no position, because serde_json reports the end of the input there.
+fn json_error_text(error: &serde_json::Error, unit: &str) -> String {
+    let message = without_position(error);
+    if error.classify() == serde_json::error::Category::Eof {
+        let unfinished = if message.ends_with("an object") {
+            "before the JSON object closes"
+        } else if message.ends_with("a list") {
+            "before the JSON array closes"
+        } else if message.ends_with("a string") {
+            "inside a string"
+        } else {
+            "before a JSON value is complete"
+        };
+        return format!("invalid JSON: the {unit} ends {unfinished}");
+    }
+    let problem = match message.as_str() {
+        "expected ident" => {
+            "expected true, false or null; text values need double quotes".to_owned()
+        }
+        "key must be a string" => "expected a key in double quotes".to_owned(),
+        "expected value" => "expected a JSON value".to_owned(),
+        _ => message,
+    };
+    if unit == "line" {
+        format!("invalid JSON at column {}: {problem}", error.column())
+    } else {
+        format!(
+            "invalid JSON at line {} column {}: {problem}",
+            error.line(),
+            error.column()
+        )
     }
 }
 
@@ -210,18 +243,18 @@ fn read_json_document_from(
         Ok(()) => {}
         Err(_) if stopped.get() => return Ok(()),
         Err(error) if error.is_io() => return Err(anyhow::Error::new(error)),
-        Err(error) => {
-            anyhow::bail!(
-                "invalid JSON at line {} column {}: {}; a file of one JSON record per line needs --format jsonl or arxiv",
-                error.line(),
-                error.column(),
-                without_position(&error)
-            );
-        }
+        Err(error) if error.is_data() => anyhow::bail!("{}", without_position(&error)),
+        Err(error) => anyhow::bail!("{}", json_error_text(&error, "file")),
     }
     deserializer.end().map_err(|error| {
+        // A second value at the start of a line is what a file of one JSON record per line looks like.
+        let hint = if error.line() > 1 && error.column() == 1 {
+            "a file of one JSON record per line needs --format jsonl or arxiv"
+        } else {
+            "a JSON file holds one array or one object of records"
+        };
         anyhow::anyhow!(
-            "unexpected data after the top-level JSON value at line {} column {}; a file of one JSON record per line needs --format jsonl or arxiv",
+            "unexpected data after the top-level JSON value at line {} column {}; {hint}",
             error.line(),
             error.column()
         )
@@ -432,16 +465,52 @@ mod tests {
         assert_eq!(lines_of(&items), vec![1, 3, 4, 5]);
         assert!(items[0].is_ok());
         let invalid = items[1].as_ref().expect_err("truncated object");
-        assert!(
-            invalid.reason.starts_with("invalid JSON at column"),
-            "{}",
-            invalid.reason
+        assert_eq!(
+            invalid.reason,
+            "invalid JSON: the line ends before a JSON value is complete"
         );
         let array = items[2].as_ref().expect_err("array line");
         assert_eq!(array.reason, "the line holds an array, not a JSON object");
         assert_eq!(
             items[3].as_ref().expect("BOM and CRLF are accepted").value["id"],
             "b"
+        );
+    }
+
+    fn line_reason(text: &str) -> String {
+        let items = collect_lines(text, Window::default());
+        items[0]
+            .as_ref()
+            .expect_err("malformed line")
+            .reason
+            .clone()
+    }
+
+    #[test]
+    fn json_lines_describe_syntax_errors() {
+        assert_eq!(
+            line_reason("{\"id\": 1\n"),
+            "invalid JSON: the line ends before the JSON object closes"
+        );
+        assert_eq!(
+            line_reason("{\"ids\": [1, 2\r\n"),
+            "invalid JSON: the line ends before the JSON array closes"
+        );
+        assert_eq!(
+            line_reason("{\"id\": \"abc\n"),
+            "invalid JSON: the line ends inside a string"
+        );
+        assert_eq!(
+            line_reason("{\"a\": nope}\n"),
+            "invalid JSON at column 8: expected true, false or null; text values need double quotes"
+        );
+        assert_eq!(
+            line_reason("{id: 1}\n"),
+            "invalid JSON at column 2: expected a key in double quotes"
+        );
+        assert_eq!(
+            line_reason("{\"a\": 1,}\n"),
+            "invalid JSON at column 9: trailing comma"
         );
     }
 
@@ -561,7 +630,24 @@ mod tests {
         let error = collect_document("[{\"id\": 1},\n {\"id\": }]", Window::default(), false)
             .expect_err("syntax error");
         let message = error.to_string();
-        assert!(message.contains("line 2"), "{message}");
+        assert_eq!(
+            message,
+            "invalid JSON at line 2 column 9: expected a JSON value"
+        );
+        assert!(
+            !message.contains("--format"),
+            "an array with a syntax error is no JSON lines file: {message}"
+        );
+    }
+
+    #[test]
+    fn truncated_document_names_what_is_open() {
+        let error = collect_document("[{\"id\": 1},\n {\"id\": 2}", Window::default(), false)
+            .expect_err("unclosed array");
+        assert_eq!(
+            error.to_string(),
+            "invalid JSON: the file ends before the JSON array closes"
+        );
     }
 
     #[test]
@@ -569,6 +655,15 @@ mod tests {
         let error = collect_document("{\"id\": 1}\n{\"id\": 2}\n", Window::default(), false)
             .expect_err("two values");
         assert!(error.to_string().contains("--format jsonl"), "{error}");
+    }
+
+    #[test]
+    fn document_trailing_data_without_jsonl_hint() {
+        let error = collect_document("[{\"id\": 1}] x", Window::default(), false)
+            .expect_err("trailing data");
+        let message = error.to_string();
+        assert!(message.contains("line 1 column 13"), "{message}");
+        assert!(!message.contains("--format jsonl"), "{message}");
     }
 
     #[test]

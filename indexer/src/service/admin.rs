@@ -3,7 +3,7 @@
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::index_service_server::IndexService;
 use docsearch_runtime::catalog::{Catalog, IndexEntry, IndexStats};
-use docsearch_runtime::keys::check_index_name;
+use docsearch_runtime::keys::check_index_name_in;
 use docsearch_runtime::schema::Schema;
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -26,7 +26,7 @@ impl IndexAdmin {
         name: &str,
         schema: Option<pb::IndexSchema>,
     ) -> Result<IndexEntry, IndexerError> {
-        check_index_name(name).map_err(|error| IndexerError::InvalidArgument(error.within("")))?;
+        check_index_name_in("name", name).map_err(IndexerError::InvalidArgument)?;
         let Some(schema) = schema else {
             return Err(IndexerError::invalid(
                 "schema",
@@ -95,7 +95,7 @@ impl IndexAdmin {
     }
 
     async fn describe(&self, name: &str) -> Result<pb::IndexInfo, IndexerError> {
-        check_index_name(name).map_err(IndexerError::InvalidArgument)?;
+        check_index_name_in("name", name).map_err(IndexerError::InvalidArgument)?;
         let entry = self
             .catalog
             .get(name)
@@ -190,7 +190,7 @@ impl IndexService for IndexAdmin {
             name,
             delete_documents,
         } = request.into_inner();
-        check_index_name(&name).map_err(IndexerError::InvalidArgument)?;
+        check_index_name_in("name", &name).map_err(IndexerError::InvalidArgument)?;
         self.catalog
             .drop_index(&name, delete_documents)
             .await

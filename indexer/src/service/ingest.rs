@@ -140,6 +140,16 @@ impl IngestService for IngestHandler {
         request: Request<pb::UpsertRequest>,
     ) -> Result<Response<pb::UpsertResponse>, Status> {
         let pb::UpsertRequest { index, documents } = request.into_inner();
+        if documents.is_empty() {
+            // The index is checked first, so an unknown index is NOT_FOUND whatever the request
+            // contains, as in Delete and Ingest.
+            self.ingestor.load_index(&index).await?;
+            return Err(IndexerError::invalid(
+                "documents",
+                format!("the request has no documents; send 1 to {MAX_UPSERT_DOCUMENTS} documents"),
+            )
+            .into());
+        }
         if documents.len() > MAX_UPSERT_DOCUMENTS {
             return Err(IndexerError::invalid(
                 "documents",
