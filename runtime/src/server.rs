@@ -289,14 +289,70 @@ fn log_response(method: &str, headers: &http::HeaderMap, elapsed_ms: f64) {
     match code {
         None | Some(tonic::Code::Ok) => debug!(method, elapsed_ms, "rpc"),
         Some(
-            tonic::Code::InvalidArgument
+            code @ (tonic::Code::InvalidArgument
             | tonic::Code::NotFound
             | tonic::Code::AlreadyExists
             | tonic::Code::FailedPrecondition
             | tonic::Code::OutOfRange
             | tonic::Code::Cancelled
-            | tonic::Code::ResourceExhausted,
-        ) => info!(method, code = ?code, elapsed_ms, "rpc rejected"),
+            | tonic::Code::ResourceExhausted),
+        ) => info!(method, ?code, elapsed_ms, "rpc rejected"),
         Some(code) => warn!(method, ?code, elapsed_ms, "rpc failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log writer that keeps what it receives.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Returns the log line of a response whose trailers-only status is `code`.
+    fn logged(code: tonic::Code) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("grpc-status", (code as i32).into());
+        tracing::subscriber::with_default(subscriber, || {
+            log_response("/docsearch.v1.SearchService/Search", &headers, 1.5);
+        });
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn rejected_rpc_logs_plain_code() {
+        let line = logged(tonic::Code::InvalidArgument);
+        assert!(line.contains("rpc rejected"), "{line}");
+        assert!(line.contains("code=InvalidArgument"), "{line}");
+        assert!(!line.contains("Some("), "{line}");
+    }
+
+    #[test]
+    fn failed_rpc_logs_plain_code() {
+        let line = logged(tonic::Code::Internal);
+        assert!(line.contains("rpc failed"), "{line}");
+        assert!(line.contains("code=Internal"), "{line}");
     }
 }

@@ -20,7 +20,7 @@ pub enum SearchError {
     #[error("index {index:?} not found")]
     IndexNotFound { index: String },
     /// Documents named by the request that the index does not hold, in request order.
-    #[error("{} documents not found in index {index:?}", ids.len())]
+    #[error("{} not found in index {index:?}", count_of(ids.len(), "document", "documents"))]
     DocumentsNotFound { index: String, ids: Vec<String> },
     /// The request is valid but the searcher cannot serve it as configured, such as text without a model.
     #[error("{0}")]
@@ -165,6 +165,28 @@ impl From<SearchError> for Status {
     }
 }
 
+/// Maximum length in characters of the plain form of a number in a message. Longer numbers take the
+/// exponent form.
+const MAX_PLAIN_NUMBER_CHARS: usize = 20;
+
+/// Writes a number for a message: in plain form, such as 0.001, unless that takes more than
+/// `MAX_PLAIN_NUMBER_CHARS` characters, as 1e308 would take 309, and then in exponent form. Both
+/// forms print the shortest digits that parse back to `value`.
+pub fn display_number(value: f64) -> String {
+    let plain = format!("{value}");
+    if plain.len() > MAX_PLAIN_NUMBER_CHARS {
+        format!("{value:e}")
+    } else {
+        plain
+    }
+}
+
+/// Writes a count with its noun for a message, singular only for 1: `1 character`, `0 characters`.
+pub fn count_of(count: usize, singular: &str, plural: &str) -> String {
+    let noun = if count == 1 { singular } else { plural };
+    format!("{count} {noun}")
+}
+
 /// Names the missing ids, up to `MAX_LISTED_IDS` of them, and counts the rest.
 fn documents_not_found_message(index: &str, ids: &[String]) -> String {
     let listed: Vec<String> = ids
@@ -194,6 +216,25 @@ mod tests {
 
     fn status(error: SearchError) -> Status {
         Status::from(error)
+    }
+
+    #[test]
+    fn numbers_displayed_compactly() {
+        assert_eq!(display_number(1e308), "1e308");
+        assert_eq!(display_number(-2.5e-300), "-2.5e-300");
+        assert_eq!(display_number(2010.5), "2010.5");
+        assert_eq!(display_number(0.001), "0.001");
+        assert_eq!(display_number(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(display_number(1e21), "1e21");
+        assert_eq!(display_number(f64::INFINITY), "inf");
+        assert_eq!(display_number(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn counts_take_singular_for_one() {
+        assert_eq!(count_of(0, "character", "characters"), "0 characters");
+        assert_eq!(count_of(1, "character", "characters"), "1 character");
+        assert_eq!(count_of(2, "value", "values"), "2 values");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! | NUMERIC boundaries  | `APPLY "(@f >= b0) + (@f >= b1) + ..." AS __bucket GROUPBY ...`: bucket i contains the values with i + 1 boundaries at or below them |
 //! | NUMERIC interval    | `APPLY "floor(@f / w)" AS __bucket GROUPBY ...`, lowest bucket first               |
 //!
+//! An interval bucket n spans `[n*w, (n+1)*w)`. An interval so small against the values that a bucket
+//! number reaches 2^53, or that a bucket's bounds come out equal in FLOAT64, is rejected as invalid,
+//! because such buckets would have no width. RediSearch also prints bucket numbers that large with 12
+//! significant digits only.
+//!
 //! `split` turns a stored TAG value into its values, and GROUPBY counts a document once under each of
 //! them. The EXISTS filter leaves out documents without the field, which `split` and the arithmetic
 //! reject.
@@ -14,8 +19,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use docsearch_proto::v1 as pb;
+use docsearch_runtime::InvalidValue;
+use docsearch_runtime::schema::Field;
+use docsearch_runtime::validate::quote;
 use redis::Value;
 
+use crate::error::display_number;
 use crate::filter::format_number;
 use crate::reply::parse_aggregate_reply;
 use crate::request::{Facet, FacetKind, MAX_FACET_BUCKETS};
@@ -26,6 +35,23 @@ const DIALECT: u32 = 2;
 const VALUE: &str = "__value";
 /// Name of the count in the pipeline.
 const COUNT: &str = "__count";
+/// 2^53, the bound on the magnitude of interval bucket numbers: below it, n and n + 1 are distinct
+/// integers in FLOAT64.
+const BUCKET_NUMBER_LIMIT: f64 = 9_007_199_254_740_992.0;
+/// The interval that an error suggests is the values' magnitude times 2^-50, so that bucket numbers
+/// stay below 2^50 and each bucket spans several FLOAT64 steps.
+const SUGGESTED_INTERVAL_FRACTION: f64 = 1.0 / 1_125_899_906_842_624.0;
+
+/// A failure to turn the reply to a facet into buckets.
+#[derive(Debug, thiserror::Error)]
+pub enum FacetError {
+    /// The interval cannot number the buckets of the matched values. The error's field is `interval`.
+    #[error("{0}")]
+    Interval(InvalidValue),
+    /// The reply does not have the shape that the command requests.
+    #[error(transparent)]
+    Reply(#[from] anyhow::Error),
+}
 
 /// The documents that a query matches, as an FT.AGGREGATE query with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +186,7 @@ fn value_expression(field: &str, kind: &FacetKind) -> String {
 }
 
 /// Builds the result of one facet from its FT.AGGREGATE reply.
-pub fn parse(reply: Value, facet: &Facet) -> anyhow::Result<pb::FacetResult> {
+pub fn parse(reply: Value, facet: &Facet) -> Result<pb::FacetResult, FacetError> {
     let mut counts: Vec<(String, u64)> = Vec::new();
     for row in parse_aggregate_reply(reply)? {
         let value = row_property(&row, VALUE)?;
@@ -186,7 +212,7 @@ pub fn parse(reply: Value, facet: &Facet) -> anyhow::Result<pb::FacetResult> {
             })
             .collect(),
         FacetKind::Boundaries(boundaries) => boundary_buckets(boundaries, &counts)?,
-        FacetKind::Interval(width) => interval_buckets(*width, &counts)?,
+        FacetKind::Interval(width) => interval_buckets(&facet.field, *width, &counts)?,
     };
     Ok(pb::FacetResult {
         field: facet.field.name.clone(),
@@ -229,18 +255,52 @@ fn boundary_buckets(
 }
 
 /// Lists the non-empty interval buckets, lowest first.
-fn interval_buckets(width: f64, counts: &[(String, u64)]) -> anyhow::Result<Vec<pb::FacetBucket>> {
+fn interval_buckets(
+    field: &Field,
+    width: f64,
+    counts: &[(String, u64)],
+) -> Result<Vec<pb::FacetBucket>, FacetError> {
     let mut buckets = Vec::with_capacity(counts.len());
     for (group, count) in counts {
         let number = parse_group(group)?;
-        buckets.push(numeric_bucket(
-            number * width,
-            (number + 1.0) * width,
-            *count,
-        ));
+        let (min, max) = (number * width, (number + 1.0) * width);
+        check_bucket(field, width, number, min, max)?;
+        buckets.push(numeric_bucket(min, max, *count));
     }
     buckets.sort_by(|a, b| a.min.unwrap_or(0.0).total_cmp(&b.min.unwrap_or(0.0)));
     Ok(buckets)
+}
+
+/// Rejects an interval bucket `[min, max)` with number `number` that has no width in FLOAT64 or ends
+/// beyond its range.
+fn check_bucket(
+    field: &Field,
+    width: f64,
+    number: f64,
+    min: f64,
+    max: f64,
+) -> Result<(), FacetError> {
+    let interval = display_number(width);
+    let name = quote(&field.name);
+    let message = if !number.is_finite() {
+        format!(
+            "{interval} is too small for the values of {name}: dividing them by it overflows FLOAT64; send a larger interval"
+        )
+    } else if !max.is_finite() {
+        format!(
+            "{interval} is too large for the values of {name}: a bucket would end beyond the FLOAT64 range; send a smaller interval"
+        )
+    } else if number.abs() >= BUCKET_NUMBER_LIMIT || min >= max {
+        let magnitude = min.abs().max(max.abs());
+        format!(
+            "{interval} is too small for the values of {name}: values near {} fall in bucket number {number:e}, whose bounds FLOAT64 cannot tell apart; send an interval of at least {:.1e}",
+            tidy(min),
+            magnitude * SUGGESTED_INTERVAL_FRACTION
+        )
+    } else {
+        return Ok(());
+    };
+    Err(FacetError::Interval(InvalidValue::new("interval", message)))
 }
 
 fn parse_group(group: &str) -> anyhow::Result<f64> {
@@ -260,10 +320,10 @@ fn numeric_bucket(min: f64, max: f64, count: u64) -> pb::FacetBucket {
 }
 
 /// Formats a bound for a bucket label, rounded to 13 significant digits so that products such as
-/// 3 × 0.1 read 0.3.
+/// 3 × 0.1 read 0.3, and in exponent form when huge or tiny (see [`display_number`]).
 fn tidy(value: f64) -> String {
     let rounded: f64 = format!("{value:.12e}").parse().unwrap_or(value);
-    format!("{rounded}")
+    display_number(rounded)
 }
 
 #[cfg(test)]
@@ -446,6 +506,69 @@ mod tests {
         assert_eq!(result.buckets[0].count, 2);
         assert_eq!(result.buckets[1].value, "[0.3, 0.4)");
         assert_eq!(result.buckets[1].min, Some(3.0 * 0.1));
+    }
+
+    #[test]
+    fn tiny_interval_rejected() {
+        // floor(2010 / 1e-300), as RediSearch prints it.
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("2.01e+303"), "1")]);
+        let error = parse(reply, &facet(FacetKind::Interval(1e-300))).unwrap_err();
+        let FacetError::Interval(invalid) = error else {
+            panic!("expected an invalid interval, got {error:#}");
+        };
+        assert_eq!(invalid.field, "interval");
+        assert!(
+            invalid.message.starts_with("1e-300 is too small"),
+            "{invalid}"
+        );
+        assert!(
+            invalid.message.contains("values near 2010 fall"),
+            "{invalid}"
+        );
+        assert!(
+            invalid.message.contains("send an interval of at least"),
+            "{invalid}"
+        );
+    }
+
+    #[test]
+    fn overflowing_bucket_number_rejected() {
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("inf"), "1")]);
+        let error = parse(reply, &facet(FacetKind::Interval(1e-320))).unwrap_err();
+        assert!(
+            matches!(&error, FacetError::Interval(invalid) if invalid.message.contains("overflows FLOAT64")),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn bucket_number_limit_applies() {
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("9007199254740992"), "1")]);
+        assert!(parse(reply, &facet(FacetKind::Interval(1.0))).is_err());
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("1125899906842624"), "1")]);
+        let result = parse(reply, &facet(FacetKind::Interval(1e-12))).unwrap();
+        let bucket = &result.buckets[0];
+        assert!(bucket.max.unwrap() > bucket.min.unwrap(), "{bucket:?}");
+    }
+
+    #[test]
+    fn bucket_end_beyond_range_rejected() {
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("1"), "1")]);
+        let error = parse(reply, &facet(FacetKind::Interval(1e308))).unwrap_err();
+        assert!(
+            matches!(&error, FacetError::Interval(invalid) if invalid.message.contains("send a smaller interval")),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn huge_bounds_labelled_compactly() {
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("0"), "1")]);
+        let result = parse(reply, &facet(FacetKind::Interval(1e308))).unwrap();
+        assert_eq!(result.buckets[0].value, "[0, 1e308)");
+        let reply = Value::Array(vec![Value::Int(1), row(bulk("200"), "1")]);
+        let result = parse(reply, &facet(FacetKind::Interval(10.0))).unwrap();
+        assert_eq!(result.buckets[0].value, "[2000, 2010)");
     }
 
     #[test]

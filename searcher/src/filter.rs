@@ -9,7 +9,7 @@
 //! | `tag_none_of`   | `-@f:{a|b}`                                      |
 //! | `tag_prefix`    | `@f:{ab*}`                                       |
 //! | `numeric_range` | `@f:[min max]`, `(` before an exclusive bound, `-inf`/`+inf` for an open end |
-//! | `text_phrase`   | `@f:"w1 w2"` (or `"w1 w2"` for any TEXT field)    |
+//! | `text_phrase`   | `@f:"w1 w2"`                                     |
 //! | `text_any_of`   | `@f:(t1|t2|"w1 w2")`                             |
 //! | `text_prefix`   | `@f:ab*`                                         |
 //! | `text_fuzzy`    | `@f:%term%`, with one `%` per unit of distance   |
@@ -18,6 +18,11 @@
 //! | `all_of`        | `((a) (b))`                                      |
 //! | `any_of`        | `((a) | (b))`                                    |
 //! | `not`           | `-(a)`, or `-((a) (b))` for a list               |
+//!
+//! A text condition without a field lists every TEXT field of the index in its modifier, `@f1|f2:`,
+//! instead of leaving the modifier out. Where a clause may start, RediSearch 2.10.5 reads a word
+//! `ismissing` (in any case) as the `ismissing(@f)` function and fails with a syntax error. After a
+//! field modifier it reads the word as a term. [`escape_word`] sets the case of the words.
 //!
 //! Lists put each member in parentheses. Without them, operator precedence in the DIALECT 2 grammar
 //! lets a `-` or a field modifier reach into the next member when that member is a fuzzy term or a
@@ -40,6 +45,8 @@ use docsearch_proto::v1::filter::Condition;
 use docsearch_runtime::InvalidValue;
 use docsearch_runtime::schema::{Field, FieldKind, Schema};
 use docsearch_runtime::validate::quote;
+
+use crate::error::{count_of, display_number};
 
 /// Maximum nesting of `all_of`, `any_of` and `not`, counting the top-level filter as 1.
 pub const MAX_DEPTH: usize = 16;
@@ -267,7 +274,8 @@ impl Compiler<'_> {
                     format!("{path}.min.value"),
                     format!(
                         "min {} is greater than max {}; swap the bounds",
-                        min.value, max.value
+                        display_number(min.value),
+                        display_number(max.value)
                     ),
                 ));
             }
@@ -276,7 +284,7 @@ impl Compiler<'_> {
                     path,
                     format!(
                         "min and max are both {} and one is exclusive, so no value can match; make both inclusive to match that value",
-                        min.value
+                        display_number(min.value)
                     ),
                 ));
             }
@@ -301,7 +309,7 @@ impl Compiler<'_> {
             let words = indexed_words(term, &format!("{path}.terms[{position}]"))?;
             // A term of several words, such as "state-of-the-art", must match them as a phrase.
             let operand = match words.as_slice() {
-                [word] => escape(word),
+                [word] => escape_word(word),
                 _ => quote_words(&words),
             };
             operands.push(operand);
@@ -314,7 +322,7 @@ impl Compiler<'_> {
         let prefix_path = format!("{path}.prefix");
         check_prefix_length(&prefix.prefix, &prefix_path)?;
         let word = single_word(&prefix.prefix, &prefix_path, "a prefix")?;
-        Ok(format!("{field_prefix}{}*", escape(word)))
+        Ok(format!("{field_prefix}{}*", escape_word(word)))
     }
 
     fn text_fuzzy(&self, fuzzy: &pb::TextFuzzy, path: &str) -> Result<String, InvalidValue> {
@@ -337,7 +345,10 @@ impl Compiler<'_> {
         }
         let word = single_word(&fuzzy.term, &term_path, "a fuzzy term")?;
         let percent = "%".repeat(fuzzy.distance as usize);
-        Ok(format!("{field_prefix}{percent}{}{percent}", escape(word)))
+        Ok(format!(
+            "{field_prefix}{percent}{}{percent}",
+            escape_word(word)
+        ))
     }
 
     fn geo_radius(&self, radius: &pb::GeoRadius, path: &str) -> Result<String, InvalidValue> {
@@ -352,7 +363,10 @@ impl Compiler<'_> {
         if !(-180.0..=180.0).contains(&longitude) {
             return Err(InvalidValue::new(
                 format!("{path}.longitude"),
-                format!("{longitude} is out of range; use -180 to 180 degrees"),
+                format!(
+                    "{} is out of range; use -180 to 180 degrees",
+                    display_number(longitude)
+                ),
             ));
         }
         let max_latitude = docsearch_runtime::fields::MAX_LATITUDE;
@@ -360,14 +374,18 @@ impl Compiler<'_> {
             return Err(InvalidValue::new(
                 format!("{path}.latitude"),
                 format!(
-                    "{latitude} is out of range; Redis geo indexes take -{max_latitude} to {max_latitude} degrees"
+                    "{} is out of range; Redis geo indexes take -{max_latitude} to {max_latitude} degrees",
+                    display_number(latitude)
                 ),
             ));
         }
         if !(distance.is_finite() && distance > 0.0) {
             return Err(InvalidValue::new(
                 format!("{path}.radius"),
-                format!("{distance} is not a valid radius; send a finite number greater than 0"),
+                format!(
+                    "{} is not a valid radius; send a finite number greater than 0",
+                    display_number(distance)
+                ),
             ));
         }
         let unit = match pb::DistanceUnit::try_from(unit) {
@@ -407,16 +425,22 @@ impl Compiler<'_> {
         Ok(format!("ismissing(@{})", field.name))
     }
 
-    /// Returns `@f:` for a named TEXT field, or nothing to search every TEXT field.
+    /// Returns `@f:` for a named TEXT field, or `@f1|f2|...:` with every TEXT field of the index when
+    /// the name is empty.
     fn text_field_prefix(&self, name: &str, path: &str) -> Result<String, InvalidValue> {
         if name.is_empty() {
-            if self.schema.text_fields().next().is_none() {
+            let names: Vec<&str> = self
+                .schema
+                .text_fields()
+                .map(|(field, _)| field.name.as_str())
+                .collect();
+            if names.is_empty() {
                 return Err(InvalidValue::new(
                     format!("{path}.field"),
                     "the index has no TEXT field, so text conditions cannot match; use tag or numeric conditions",
                 ));
             }
-            return Ok(String::new());
+            return Ok(format!("@{}:", names.join("|")));
         }
         let field = self.field(name, path, FieldType::Text)?;
         Ok(format!("@{}:", field.name))
@@ -523,17 +547,30 @@ pub fn escape(value: &str) -> String {
     escaped
 }
 
+/// Writes a word of a TEXT query: escaped as [`escape`] does, with ASCII letters in lower case. The
+/// query lexer of RediSearch 2.10.5 reads `inf` in any case, and words such as `1e5`, as numbers, and
+/// matches a number's text without folding its case. The index stores words in lower case, so `INF` or
+/// `1E5` would match nothing. Lower case changes nothing else, because RediSearch folds the case of
+/// other words itself.
+pub fn escape_word(word: &str) -> String {
+    escape(&word.to_ascii_lowercase())
+}
+
 /// White space as the query lexer defines it (the C locale's `isspace`), which includes vertical tab.
 fn is_lexer_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r')
 }
 
-/// Rejects control characters that the query lexer skips and that no backslash can protect.
-pub(crate) fn check_control_characters(value: &str, path: &str) -> Result<(), InvalidValue> {
-    match value
+/// Returns the first ASCII control character of a value that is not white space, such as NUL.
+pub(crate) fn find_control_character(value: &str) -> Option<char> {
+    value
         .chars()
         .find(|&c| c.is_ascii_control() && !is_lexer_space(c))
-    {
+}
+
+/// Rejects control characters that the query lexer skips and that no backslash can protect.
+pub(crate) fn check_control_characters(value: &str, path: &str) -> Result<(), InvalidValue> {
+    match find_control_character(value) {
         Some(c) => Err(InvalidValue::new(
             path,
             format!(
@@ -568,8 +605,9 @@ fn check_prefix_length(prefix: &str, path: &str) -> Result<(), InvalidValue> {
         return Err(InvalidValue::new(
             path,
             format!(
-                "{} has {num_chars} characters; a prefix needs at least {MIN_PREFIX_CHARS}",
-                quote(prefix)
+                "{} has {}; a prefix needs at least {MIN_PREFIX_CHARS}",
+                quote(prefix),
+                count_of(num_chars, "character", "characters")
             ),
         ));
     }
@@ -686,7 +724,7 @@ pub(crate) fn is_stopword(word: &str) -> bool {
 
 /// Writes words as an exact phrase: `"w1 w2"`.
 fn quote_words(words: &[&str]) -> String {
-    let escaped: Vec<String> = words.iter().map(|word| escape(word)).collect();
+    let escaped: Vec<String> = words.iter().map(|word| escape_word(word)).collect();
     format!("\"{}\"", escaped.join(" "))
 }
 

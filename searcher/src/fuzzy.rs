@@ -4,7 +4,7 @@
 //! RediSearch's `%word%` matches indexed words within a Levenshtein distance of one per `%` pair, up to
 //! three. A transposition counts as two edits, so "netwroks" reaches "networks" only at distance 2.
 
-use crate::filter::escape;
+use crate::filter::escape_word;
 
 /// Largest edit distance RediSearch supports.
 pub const MAX_FUZZY_DISTANCE: u32 = 3;
@@ -46,14 +46,15 @@ impl Fuzziness {
     }
 }
 
-/// Writes a word as a query term: the escaped word alone at distance 0, otherwise
-/// `(word|%word%=>{$weight: 0.1})`. A document with the exact word matches both branches and scores
-/// above one that only comes near it, whose match counts at [`FUZZY_WEIGHT`]. `correction`, an indexed
-/// term within the word's distance (see [`crate::spelling`]), joins as a third branch at full weight:
-/// it matches no document that the fuzzy branch misses, but ranks the likely meant word above the other
-/// near words.
+/// Writes a word as a query term, escaped and in ASCII lower case (see [`escape_word`]): the word alone
+/// at distance 0, otherwise `(word|%word%=>{$weight: 0.1})`. A document with the exact word matches
+/// both branches and scores above one that only comes near it, whose match counts at [`FUZZY_WEIGHT`].
+/// `correction`, an indexed term within the word's distance (see [`crate::spelling`]), joins as a third
+/// branch at full weight, which ranks the likely meant word above the other near words. RediSearch
+/// expands that branch to the other forms of its stem, as for any query word, so it can match documents
+/// that the fuzzy branch misses, such as "philosophy" for the correction "philosophers".
 pub fn term(word: &str, distance: u32, correction: Option<&str>) -> Term {
-    let escaped = escape(word);
+    let escaped = escape_word(word);
     if distance == 0 {
         return Term {
             query: escaped,
@@ -62,7 +63,7 @@ pub fn term(word: &str, distance: u32, correction: Option<&str>) -> Term {
     }
     let percent = "%".repeat(distance.min(MAX_FUZZY_DISTANCE) as usize);
     let correction = match correction {
-        Some(corrected) => format!("|{}", escape(corrected)),
+        Some(corrected) => format!("|{}", escape_word(corrected)),
         None => String::new(),
     };
     Term {

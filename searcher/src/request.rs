@@ -21,7 +21,7 @@ use crate::config::SearchConfig;
 use crate::error::SearchError;
 use crate::filter;
 use crate::fuzzy::Fuzziness;
-use crate::text_query::Scope;
+use crate::text_query::FieldGroup;
 
 pub use results::{DEFAULT_FACET_LIMIT, Facet, FacetKind, MAX_FACET_BUCKETS, MAX_FACETS};
 pub use vector::{MAX_EF_RUNTIME, describe_field};
@@ -141,7 +141,9 @@ impl VectorQuery {
 pub struct TextQuery {
     /// The words of the text, without stop words and duplicates.
     pub words: Vec<String>,
-    pub scope: Scope,
+    /// The searched TEXT fields grouped by per-query weight; every TEXT field at weight 1 when the
+    /// request names no fields and no weights.
+    pub groups: Vec<FieldGroup>,
     pub fuzziness: Fuzziness,
     pub match_all: bool,
     /// TEXT fields whose snippets come back with each hit; empty when highlighting is off.
@@ -157,7 +159,7 @@ impl TextQuery {
         crate::text_query::build(
             &crate::text_query::TextSpec {
                 words: &self.words,
-                scope: &self.scope,
+                groups: &self.groups,
                 fuzziness: self.fuzziness,
                 match_all: self.match_all,
                 corrections: &self.corrections,
@@ -248,7 +250,11 @@ impl CheckedRequest {
         let fusion = match mode {
             Mode::Hybrid => Some(results::parse_fusion(fusion, k, offset, limits)?),
             _ if fusion.is_some() => {
-                return Err(mode_mismatch("fusion", "fusion", "HYBRID", mode));
+                return Err(mode_mismatch(
+                    "fusion",
+                    "fusion applies only to mode HYBRID; remove it",
+                    mode,
+                ));
             }
             _ => None,
         };
@@ -257,8 +263,7 @@ impl CheckedRequest {
             Mode::Knn | Mode::Range if text_options.is_some() => {
                 return Err(mode_mismatch(
                     "text_options",
-                    "text options",
-                    "TEXT and HYBRID",
+                    "text options apply only to modes TEXT and HYBRID; remove them",
                     mode,
                 ));
             }
@@ -368,15 +373,10 @@ fn parse_mode(mode: i32, lucky: bool) -> Result<Mode, SearchError> {
     }
 }
 
-/// Builds the error for a request field that the mode does not take.
-fn mode_mismatch(path: &str, what: &str, modes: &str, mode: Mode) -> SearchError {
-    SearchError::invalid(
-        path,
-        format!(
-            "{what} apply to mode {modes} only; remove them for a {} query",
-            mode.name()
-        ),
-    )
+/// Builds the error for a request field that the mode does not take. `rule` states the modes that take
+/// the field and the fix, and the message ends with the mode of the request.
+fn mode_mismatch(path: &str, rule: &str, mode: Mode) -> SearchError {
+    SearchError::invalid(path, format!("{rule} for a {} query", mode.name()))
 }
 
 /// Checks a document id: 1 to `MAX_ID_BYTES` bytes.

@@ -9,7 +9,7 @@ use tracing::instrument;
 
 use crate::embedder::NO_MODEL_MESSAGE;
 use crate::error::SearchError;
-use crate::facets::{self, MatchSet};
+use crate::facets::{self, FacetError, MatchSet};
 use crate::query::{range, text};
 use crate::request::{
     CheckedRequest, Mode, Query, QuerySource, VectorQuery, VectorTarget, describe_field,
@@ -60,6 +60,8 @@ impl Searcher {
                 )?
             }
             (Mode::Text, _, Some(text_query)) => {
+                // The page, the total, count_only and the facets all count the corrected query.
+                let text_query = &self.correct_spelling(&query.index, text_query).await?;
                 let matches = text::match_set(query, text_query);
                 tokio::try_join!(
                     self.run_text(query, text_query),
@@ -129,9 +131,16 @@ impl Searcher {
             .facets
             .iter()
             .zip(replies)
-            .map(|(facet, reply)| {
-                facets::parse(reply, facet)
-                    .map_err(|error| SearchError::internal("counting facets", &query.index, error))
+            .enumerate()
+            .map(|(position, (facet, reply))| {
+                facets::parse(reply, facet).map_err(|error| match error {
+                    FacetError::Interval(invalid) => {
+                        SearchError::InvalidArgument(invalid.within(&format!("facets[{position}]")))
+                    }
+                    FacetError::Reply(error) => {
+                        SearchError::internal("counting facets", &query.index, error)
+                    }
+                })
             })
             .collect()
     }
@@ -188,16 +197,18 @@ impl Searcher {
             .embed(text)
             .await
             .map_err(|error| SearchError::internal("embedding the query text", index, error))?;
-        vector::check(&values, target.options.dimension).map_err(|error| {
-            SearchError::internal(
-                "embedding the query text",
-                index,
-                anyhow::anyhow!(
-                    "model {model:?} returned an invalid vector: {}",
-                    error.message
-                ),
-            )
-        })?;
+        vector::check(&values, target.options.dimension, target.options.metric).map_err(
+            |error| {
+                SearchError::internal(
+                    "embedding the query text",
+                    index,
+                    anyhow::anyhow!(
+                        "model {model:?} returned an invalid vector: {}",
+                        error.message
+                    ),
+                )
+            },
+        )?;
         Ok(values)
     }
 
@@ -232,14 +243,27 @@ impl Searcher {
                 target.name
             )));
         };
-        match vector::decode(&bytes) {
-            Some(values) if values.len() == target.options.dimension => Ok(values),
-            _ => Err(SearchError::failed_precondition(format!(
-                "the stored {:?} vector of document {document_id:?} is {} bytes long, not {} values of 4 bytes; ingest the document again",
-                target.name,
-                bytes.len(),
-                target.options.dimension
-            ))),
-        }
+        let values = match vector::decode(&bytes) {
+            Some(values) if values.len() == target.options.dimension => values,
+            _ => {
+                return Err(SearchError::failed_precondition(format!(
+                    "the stored {:?} vector of document {document_id:?} is {} bytes long, not {} values of 4 bytes; ingest the document again",
+                    target.name,
+                    bytes.len(),
+                    target.options.dimension
+                )));
+            }
+        };
+        // Documents stored before the indexer checked norms can hold a zero vector, which has no
+        // direction under COSINE and would make every distance NaN.
+        vector::check(&values, target.options.dimension, target.options.metric).map_err(
+            |error| {
+                SearchError::failed_precondition(format!(
+                    "the stored {:?} vector of document {document_id:?} cannot be the query vector: {}; ingest the document again with a valid vector, or send a vector instead",
+                    target.name, error.message
+                ))
+            },
+        )?;
+        Ok(values)
     }
 }

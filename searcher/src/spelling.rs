@@ -5,8 +5,10 @@
 //! before a TEXT or HYBRID query runs, FT.SPELLCHECK looks up each word that matches fuzzily, within
 //! that word's own distance. For a word that the index lacks, the suggestion with the highest score
 //! (RediSearch scores suggestions by how many documents contain them) joins the word's clause at full
-//! weight ([`crate::fuzzy::term`]). The matching documents stay the same, because the suggestion lies
-//! within the distance that the fuzzy branch covers already. Only the ranking changes.
+//! weight ([`crate::fuzzy::term`]). The suggestion lies within the distance that the fuzzy branch
+//! covers already, but RediSearch expands it to the other forms of its stem, so the corrected query can
+//! match more documents than the uncorrected one. A TEXT query therefore counts its total, count_only
+//! and facets with the corrections too.
 //!
 //! HYBRID also embeds the corrected text, because the embedding model places a misspelled title far
 //! from its paper.
@@ -26,8 +28,15 @@ use crate::searcher::Searcher;
 /// Lower-cased query words that the index lacks, each with the indexed term it was likely meant to be.
 pub type Corrections = HashMap<String, String>;
 
-/// Builds one FT.SPELLCHECK per edit distance, over the words that match within it.
-pub fn commands(search_index: &str, words: &[String], fuzziness: Fuzziness) -> Vec<redis::Cmd> {
+/// Builds one FT.SPELLCHECK per edit distance, over the words that match within it. The words follow
+/// the modifier of the searched `fields`, because RediSearch 2.10.5 rejects a bare `ismissing` (see
+/// [`crate::text_query`]).
+pub fn commands(
+    search_index: &str,
+    fields: &[&str],
+    words: &[String],
+    fuzziness: Fuzziness,
+) -> Vec<redis::Cmd> {
     let mut by_distance: Vec<(u32, Vec<String>)> = Vec::new();
     for word in words {
         let distance = fuzziness.distance(word);
@@ -46,7 +55,11 @@ pub fn commands(search_index: &str, words: &[String], fuzziness: Fuzziness) -> V
             let mut command = redis::cmd("FT.SPELLCHECK");
             command
                 .arg(search_index)
-                .arg(escaped_words.join(" "))
+                .arg(format!(
+                    "@{}:({})",
+                    fields.join("|"),
+                    escaped_words.join(" ")
+                ))
                 .arg("DISTANCE")
                 .arg(distance)
                 .arg("DIALECT")
@@ -153,6 +166,19 @@ fn push_word(out: &mut String, word: &str, corrections: &Corrections) {
 }
 
 impl Searcher {
+    /// Returns the text query with the corrections of its misspelled words.
+    pub(crate) async fn correct_spelling(
+        &self,
+        index: &str,
+        text: &TextQuery,
+    ) -> Result<TextQuery, SearchError> {
+        let corrections = self.spelling_corrections(index, text).await?;
+        Ok(TextQuery {
+            corrections,
+            ..text.clone()
+        })
+    }
+
     /// Looks up corrections for the words of a text query that match fuzzily.
     pub(crate) async fn spelling_corrections(
         &self,
@@ -160,7 +186,12 @@ impl Searcher {
         text: &TextQuery,
     ) -> Result<Corrections, SearchError> {
         let search_index = self.layout().search_index(index);
-        let commands = commands(&search_index, &text.words, text.fuzziness);
+        let fields: Vec<&str> = text
+            .groups
+            .iter()
+            .flat_map(|group| group.fields.iter().map(String::as_str))
+            .collect();
+        let commands = commands(&search_index, &fields, &text.words, text.fuzziness);
         if commands.is_empty() {
             return Ok(Corrections::new());
         }
@@ -218,13 +249,13 @@ mod tests {
         let words: Vec<String> = ["gnn", "Grpah", "netwroks", "model", "2019"]
             .map(str::to_owned)
             .to_vec();
-        let commands = commands("i", &words, Fuzziness::Default);
+        let commands = commands("i", &["title", "body"], &words, Fuzziness::Default);
         let texts: Vec<String> = commands.iter().map(words_of).collect();
         assert_eq!(
             texts,
             [
-                "FT.SPELLCHECK i grpah model DISTANCE 1 DIALECT 2",
-                "FT.SPELLCHECK i netwroks DISTANCE 2 DIALECT 2"
+                "FT.SPELLCHECK i @title|body:(grpah model) DISTANCE 1 DIALECT 2",
+                "FT.SPELLCHECK i @title|body:(netwroks) DISTANCE 2 DIALECT 2"
             ]
         );
     }
@@ -236,16 +267,16 @@ mod tests {
     #[test]
     fn no_fuzzy_words_need_no_command() {
         let words: Vec<String> = vec!["graph".to_owned()];
-        assert!(commands("i", &words, Fuzziness::Fixed(0)).is_empty());
+        assert!(commands("i", &["title"], &words, Fuzziness::Fixed(0)).is_empty());
     }
 
     #[test]
     fn words_escaped_for_query() {
         let words: Vec<String> = vec!["o_brien".to_owned()];
-        let commands = commands("i", &words, Fuzziness::Default);
+        let commands = commands("i", &["title"], &words, Fuzziness::Default);
         assert_eq!(
             words_of(&commands[0]),
-            r"FT.SPELLCHECK i o\_brien DISTANCE 1 DIALECT 2"
+            r"FT.SPELLCHECK i @title:(o\_brien) DISTANCE 1 DIALECT 2"
         );
     }
 

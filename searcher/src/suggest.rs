@@ -8,7 +8,8 @@ use docsearch_runtime::validate::quote;
 use redis::Value;
 use tracing::instrument;
 
-use crate::error::SearchError;
+use crate::error::{SearchError, count_of};
+use crate::filter::find_control_character;
 use crate::searcher::Searcher;
 
 /// Suggestions returned when the request's limit is 0.
@@ -82,13 +83,26 @@ fn parse(request: pb::SuggestRequest) -> Result<SuggestRequest, SearchError> {
     // Leading white space never matches, because the indexer trims the values it adds, but trailing
     // white space narrows the completions to whole words, so it stays.
     let prefix = prefix.trim_start().to_owned();
+    if let Some(c) = find_control_character(&prefix) {
+        // FT.SUGGET reads the prefix only up to a NUL, and the indexer adds no entry with a control
+        // character, so such a prefix would complete something else or nothing.
+        return Err(SearchError::invalid(
+            "prefix",
+            format!(
+                "{} contains the control character U+{:04X}, which no suggestion contains; remove it",
+                quote(&prefix),
+                u32::from(c)
+            ),
+        ));
+    }
     let num_chars = prefix.trim_end().chars().count();
     if num_chars < MIN_PREFIX_CHARS {
         return Err(SearchError::invalid(
             "prefix",
             format!(
-                "{} has {num_chars} characters besides white space; send at least {MIN_PREFIX_CHARS}",
-                quote(&prefix)
+                "{} has {} besides white space; send at least {MIN_PREFIX_CHARS}",
+                quote(&prefix),
+                count_of(num_chars, "character", "characters")
             ),
         ));
     }
@@ -205,7 +219,18 @@ mod tests {
     #[test]
     fn padded_short_prefix_rejected() {
         let error = invalid(request("  g  ", 0));
-        assert!(error.message.contains("1 characters"), "{error}");
+        assert!(error.message.contains("has 1 character besides"), "{error}");
+    }
+
+    #[test]
+    fn control_character_in_prefix_rejected() {
+        for prefix in ["gr\0aph", "gra\u{1}", "\u{7f}graph"] {
+            let error = invalid(request(prefix, 0));
+            assert_eq!(error.field, "prefix", "{prefix:?}");
+            assert!(error.message.contains("control character"), "{error}");
+        }
+        let error = invalid(request("gr\0aph", 0));
+        assert!(error.message.contains("U+0000"), "{error}");
     }
 
     #[test]

@@ -13,6 +13,14 @@
 //! Fields and weights become one clause per word and group of fields that share a weight:
 //! `(@title:(w1|%w1%=>{$weight: 0.1}))=>{$weight: 2} | @abstract|authors:(w1|%w1%=>{$weight: 0.1})`.
 //! Schema weights still apply, so a per-query weight multiplies the schema weight.
+//!
+//! Every clause names its fields, even when the query searches every TEXT field. Where a clause may
+//! start, RediSearch 2.10.5 reads a word `ismissing` (in any case) as the `ismissing(@f)` function and
+//! fails with a syntax error. After a field modifier it reads the word as a term, stemmed as usual. No
+//! escape helps, because a backslash protects only punctuation and white space. Query parameters
+//! (`$word`) would protect the word too, but FT.SPELLCHECK with PARAMS crashes RediSearch 2.10.5, and
+//! [`crate::spelling`] sends the same words. Words are written in ASCII lower case (see
+//! [`crate::filter::escape_word`]).
 
 use std::collections::HashMap;
 
@@ -33,14 +41,6 @@ pub struct FieldGroup {
     pub fields: Vec<String>,
     /// Per-query weight; 1 adds no attribute.
     pub weight: f64,
-}
-
-/// The TEXT fields that a query searches.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scope {
-    /// Every TEXT field with its schema weight, written without field modifiers.
-    AllFields,
-    Groups(Vec<FieldGroup>),
 }
 
 /// Splits query text into the words the index can match: split where RediSearch splits TEXT fields,
@@ -110,7 +110,8 @@ pub fn query_words(text: &str, path: &str) -> Result<Vec<String>, InvalidValue> 
 pub struct TextSpec<'a> {
     /// The words to match; not empty.
     pub words: &'a [String],
-    pub scope: &'a Scope,
+    /// The searched TEXT fields grouped by weight; not empty.
+    pub groups: &'a [FieldGroup],
     pub fuzziness: Fuzziness,
     pub match_all: bool,
     /// Lower-cased words mapped to the indexed term each was likely meant to be.
@@ -127,7 +128,7 @@ pub fn build(spec: &TextSpec, filter: Option<&str>) -> String {
                 .corrections
                 .get(&word.to_lowercase())
                 .map(String::as_str);
-            word_clause(word, spec.scope, spec.fuzziness, correction)
+            word_clause(word, spec.groups, spec.fuzziness, correction)
         })
         .collect();
     if spec.match_all {
@@ -147,18 +148,14 @@ pub fn build(spec: &TextSpec, filter: Option<&str>) -> String {
     }
 }
 
-/// Writes the clause that matches one word in the scope.
+/// Writes the clause that matches one word in the searched fields.
 fn word_clause(
     word: &str,
-    scope: &Scope,
+    groups: &[FieldGroup],
     fuzziness: Fuzziness,
     correction: Option<&str>,
 ) -> String {
     let term = fuzzy::term(word, fuzziness.distance(word), correction);
-    let groups = match scope {
-        Scope::AllFields => return term.query,
-        Scope::Groups(groups) => groups,
-    };
     let clauses: Vec<String> = groups
         .iter()
         .map(|group| group_clause(word, &term, group))
@@ -179,7 +176,7 @@ fn group_clause(word: &str, term: &fuzzy::Term, group: &FieldGroup) -> String {
     }
     // RediSearch 2.10's BM25 ignores $weight on a lone term but applies it to a union, so the word is
     // written twice with half the weight, which scores the same as the word once at the full weight.
-    let escaped = crate::filter::escape(word);
+    let escaped = crate::filter::escape_word(word);
     format!(
         "({modifier}({escaped}|{escaped}))=>{{$weight: {}}}",
         group.weight / 2.0
@@ -197,14 +194,14 @@ mod tests {
     /// Builds a query without a filter.
     fn build_for(
         words: &[String],
-        scope: &Scope,
+        groups: &[FieldGroup],
         fuzziness: Fuzziness,
         match_all: bool,
         corrections: &HashMap<String, String>,
     ) -> String {
         let spec = TextSpec {
             words,
-            scope,
+            groups,
             fuzziness,
             match_all,
             corrections,
@@ -217,6 +214,11 @@ mod tests {
             fields: words(fields),
             weight,
         }
+    }
+
+    /// Both TEXT fields at weight 1, as a query without fields or weights searches them.
+    fn every_field() -> Vec<FieldGroup> {
+        vec![group(&["title", "abstract"], 1.0)]
     }
 
     #[test]
@@ -278,14 +280,14 @@ mod tests {
     fn any_word_query_joins_with_or() {
         let query = build_for(
             &words(&["graph", "networks", "gnn"]),
-            &Scope::AllFields,
+            &every_field(),
             Fuzziness::Default,
             false,
             &HashMap::new(),
         );
         assert_eq!(
             query,
-            "(graph|%graph%=>{$weight: 0.1}) | (networks|%%networks%%=>{$weight: 0.1}) | gnn"
+            "@title|abstract:(graph|%graph%=>{$weight: 0.1}) | @title|abstract:(networks|%%networks%%=>{$weight: 0.1}) | @title|abstract:gnn"
         );
     }
 
@@ -293,32 +295,35 @@ mod tests {
     fn all_words_query_intersects() {
         let query = build_for(
             &words(&["graph", "gnn"]),
-            &Scope::AllFields,
+            &every_field(),
             Fuzziness::Default,
             true,
             &HashMap::new(),
         );
-        assert_eq!(query, "((graph|%graph%=>{$weight: 0.1})) (gnn)");
+        assert_eq!(
+            query,
+            "(@title|abstract:(graph|%graph%=>{$weight: 0.1})) (@title|abstract:gnn)"
+        );
     }
 
     #[test]
     fn fuzzy_off_keeps_words_exact() {
         let query = build_for(
             &words(&["graph", "networks"]),
-            &Scope::AllFields,
+            &every_field(),
             Fuzziness::Fixed(0),
             false,
             &HashMap::new(),
         );
-        assert_eq!(query, "graph | networks");
+        assert_eq!(query, "@title|abstract:graph | @title|abstract:networks");
     }
 
     #[test]
     fn restricted_fields_use_modifier() {
-        let scope = Scope::Groups(vec![group(&["title", "abstract"], 1.0)]);
+        let groups = vec![group(&["title", "abstract"], 1.0)];
         let query = build_for(
             &words(&["graph"]),
-            &scope,
+            &groups,
             Fuzziness::Fixed(0),
             false,
             &HashMap::new(),
@@ -328,10 +333,10 @@ mod tests {
 
     #[test]
     fn weighted_groups_carry_weight() {
-        let scope = Scope::Groups(vec![group(&["title"], 3.0), group(&["abstract"], 1.0)]);
+        let groups = vec![group(&["title"], 3.0), group(&["abstract"], 1.0)];
         let query = build_for(
             &words(&["graph"]),
-            &scope,
+            &groups,
             Fuzziness::Default,
             false,
             &HashMap::new(),
@@ -344,10 +349,10 @@ mod tests {
 
     #[test]
     fn weighted_exact_word_doubled_at_half_weight() {
-        let scope = Scope::Groups(vec![group(&["title"], 3.0)]);
+        let groups = vec![group(&["title"], 3.0)];
         let query = build_for(
             &words(&["gnn"]),
-            &scope,
+            &groups,
             Fuzziness::Default,
             false,
             &HashMap::new(),
@@ -357,10 +362,10 @@ mod tests {
 
     #[test]
     fn all_words_in_groups_match_per_word() {
-        let scope = Scope::Groups(vec![group(&["title"], 2.0), group(&["abstract"], 1.0)]);
+        let groups = vec![group(&["title"], 2.0), group(&["abstract"], 1.0)];
         let query = build_for(
             &words(&["gnn", "gcn"]),
-            &scope,
+            &groups,
             Fuzziness::Default,
             true,
             &HashMap::new(),
@@ -378,14 +383,14 @@ mod tests {
             .collect();
         let query = build_for(
             &words(&["Grpah", "theory"]),
-            &Scope::AllFields,
+            &every_field(),
             Fuzziness::Default,
             false,
             &corrections,
         );
         assert_eq!(
             query,
-            "(Grpah|%Grpah%=>{$weight: 0.1}|graph) | (theory|%theory%=>{$weight: 0.1})"
+            "@title|abstract:(grpah|%grpah%=>{$weight: 0.1}|graph) | @title|abstract:(theory|%theory%=>{$weight: 0.1})"
         );
     }
 
@@ -394,14 +399,14 @@ mod tests {
         let words = words(&["gnn", "gcn"]);
         let spec = TextSpec {
             words: &words,
-            scope: &Scope::AllFields,
+            groups: &every_field(),
             fuzziness: Fuzziness::Default,
             match_all: false,
             corrections: &HashMap::new(),
         };
         assert_eq!(
             build(&spec, Some("@year:[2000 +inf]")),
-            "((@year:[2000 +inf]) gnn) | ((@year:[2000 +inf]) gcn)"
+            "((@year:[2000 +inf]) @title|abstract:gnn) | ((@year:[2000 +inf]) @title|abstract:gcn)"
         );
     }
 
@@ -410,14 +415,29 @@ mod tests {
         let words = words(&["gnn", "gcn"]);
         let spec = TextSpec {
             words: &words,
-            scope: &Scope::AllFields,
+            groups: &every_field(),
             fuzziness: Fuzziness::Default,
             match_all: true,
             corrections: &HashMap::new(),
         };
         assert_eq!(
             build(&spec, Some("@year:[2000 +inf]")),
-            "(@year:[2000 +inf]) (gnn) (gcn)"
+            "(@year:[2000 +inf]) (@title|abstract:gnn) (@title|abstract:gcn)"
+        );
+    }
+
+    #[test]
+    fn lexer_keywords_follow_field_modifier() {
+        let query = build_for(
+            &words(&["ISMISSING", "Inf", "1E5"]),
+            &every_field(),
+            Fuzziness::Fixed(0),
+            false,
+            &HashMap::new(),
+        );
+        assert_eq!(
+            query,
+            "@title|abstract:ismissing | @title|abstract:inf | @title|abstract:1e5"
         );
     }
 
@@ -425,11 +445,11 @@ mod tests {
     fn words_escaped_in_query() {
         let query = build_for(
             &words(&["c++", "o'brien"]),
-            &Scope::AllFields,
+            &every_field(),
             Fuzziness::Fixed(0),
             false,
             &HashMap::new(),
         );
-        assert_eq!(query, r"c\+\+ | o\'brien");
+        assert_eq!(query, r"@title|abstract:c\+\+ | @title|abstract:o\'brien");
     }
 }

@@ -388,20 +388,24 @@ async fn batch_reports_per_document_errors() {
         })
         .collect();
     documents[2] = document("short", vec![], "embedding", vec![0.5; DIMENSION - 1]);
+    // The field's metric is COSINE, which a zero vector cannot use.
+    documents[3] = document("zero", vec![], "embedding", vec![0.0; DIMENSION]);
     let mut with_nan = vectors[5].clone();
     with_nan[17] = f32::NAN;
     documents[5] = document("nan", vec![], "embedding", with_nan);
+    // Finite values whose squared norm overflows FLOAT32.
+    documents[6] = document("huge", vec![], "embedding", vec![3e38; DIMENSION]);
     documents[8] = document("", vec![], "embedding", vectors[8].clone());
 
     let mut ingest = stack.ingest_client().await;
     let acks = ingest_all(&mut ingest, "errors", documents, 100).await;
     assert_eq!(acks.len(), 1);
     let ack = &acks[0];
-    assert_eq!(ack.num_written, 7, "the seven valid documents land");
+    assert_eq!(ack.num_written, 5, "the five valid documents land");
     let positions: Vec<u32> = ack.errors.iter().map(|error| error.position).collect();
     assert_eq!(
         positions,
-        [2, 5, 8],
+        [2, 3, 5, 6, 8],
         "one error per bad document, in batch order"
     );
     assert_eq!(ack.errors[0].document_id, "short");
@@ -414,13 +418,33 @@ async fn batch_reports_per_document_errors() {
         "{}",
         ack.errors[0].message
     );
-    assert_eq!(ack.errors[1].document_id, "nan");
+    assert_eq!(ack.errors[1].document_id, "zero");
+    assert_eq!(
+        ack.errors[1].code,
+        pb::DocumentErrorCode::InvalidVector as i32
+    );
+    assert_eq!(ack.errors[1].field, "embedding");
     assert!(
-        ack.errors[1].message.contains("NaN"),
+        ack.errors[1]
+            .message
+            .contains("a zero vector has no direction; the field's metric is COSINE"),
         "{}",
         ack.errors[1].message
     );
-    assert_eq!(ack.errors[2].code, pb::DocumentErrorCode::InvalidId as i32);
+    assert_eq!(ack.errors[2].document_id, "nan");
+    assert!(
+        ack.errors[2].message.contains("NaN"),
+        "{}",
+        ack.errors[2].message
+    );
+    assert_eq!(ack.errors[3].document_id, "huge");
+    assert_eq!(ack.errors[3].field, "embedding");
+    assert!(
+        ack.errors[3].message.contains("scale the vector down"),
+        "{}",
+        ack.errors[3].message
+    );
+    assert_eq!(ack.errors[4].code, pb::DocumentErrorCode::InvalidId as i32);
 
     let info = admin
         .describe_index(pb::DescribeIndexRequest {
@@ -431,7 +455,7 @@ async fn batch_reports_per_document_errors() {
         .into_inner()
         .index
         .expect("index info");
-    assert_eq!(info.num_documents, 7);
+    assert_eq!(info.num_documents, 5);
 
     let mut search = stack.search_client().await;
     let get = search

@@ -247,13 +247,16 @@ fn numeric_range_large_bound_uses_exponent() {
 fn text_phrase_drops_stopwords() {
     assert_eq!(
         compiled(&text_phrase("title", "Attention is all you need")),
-        r#"@title:"Attention all you need""#
+        r#"@title:"attention all you need""#
     );
 }
 
 #[test]
 fn text_phrase_any_field() {
-    assert_eq!(compiled(&text_phrase("", "graph")), r#""graph""#);
+    assert_eq!(
+        compiled(&text_phrase("", "graph")),
+        r#"@title|abstract:"graph""#
+    );
 }
 
 #[test]
@@ -264,6 +267,14 @@ fn text_any_of_quotes_multiword_terms() {
             &["transformer", "state-of-the-art", "x_y"]
         )),
         r#"@title:(transformer|"state art"|x\_y)"#
+    );
+}
+
+#[test]
+fn fieldless_text_any_of_lists_text_fields() {
+    assert_eq!(
+        compiled(&text_any_of("", &["graph", "ISMISSING", "Inf", "1E5"])),
+        "@title|abstract:(graph|ismissing|inf|1e5)"
     );
 }
 
@@ -282,7 +293,10 @@ fn text_fuzzy_repeats_percent() {
 
 #[test]
 fn text_fuzzy_any_field() {
-    assert_eq!(compiled(&text_fuzzy("", "netwrk", 1)), "%netwrk%");
+    assert_eq!(
+        compiled(&text_fuzzy("", "netwrk", 1)),
+        "@title|abstract:%netwrk%"
+    );
 }
 
 #[test]
@@ -357,7 +371,7 @@ fn nested_lists_keep_structure() {
     ]);
     assert_eq!(
         compiled(&filter),
-        "(((ismissing(@doi)) | (%graph%)) (-(@authors:{Le*})))"
+        "(((ismissing(@doi)) | (@title|abstract:%graph%)) (-(@authors:{Le*})))"
     );
 }
 
@@ -534,6 +548,33 @@ fn min_above_max_rejected() {
     ));
     assert_eq!(error.field, "filter.numeric_range.min.value");
     assert!(error.message.contains("greater than max"), "{error}");
+}
+
+#[test]
+fn huge_bounds_printed_compactly() {
+    let error = rejected(&numeric_range(
+        "year",
+        bound(1e308, false),
+        bound(-1e300, false),
+    ));
+    assert_eq!(
+        error.message,
+        "min 1e308 is greater than max -1e300; swap the bounds"
+    );
+    let error = rejected(&geo_radius(48.85, -1e308, pb::DistanceUnit::Meters));
+    assert!(
+        error.message.starts_with("-1e308 is not a valid radius"),
+        "{error}"
+    );
+}
+
+#[test]
+fn short_prefix_counts_characters() {
+    let error = rejected(&text_prefix("title", "b"));
+    assert_eq!(
+        error.message,
+        "\"b\" has 1 character; a prefix needs at least 2"
+    );
 }
 
 #[test]
@@ -735,6 +776,18 @@ fn closing_quote(chars: &[char], start: usize) -> Option<usize> {
     None
 }
 
+/// Words that the RediSearch 2.10 query lexer reads as keywords or numbers, in mixed case.
+const LEXER_WORDS: [&str; 8] = [
+    "ismissing",
+    "IsMissing",
+    "inf",
+    "INF",
+    "1E5",
+    "as",
+    "Exists",
+    "isempty",
+];
+
 /// Characters that mean something in query syntax, and others that stress escaping.
 const SPECIAL_CHARACTERS: &str =
     "{}|()[]\"'\\@:*?~-!$%;,/ .=+<>^&#`_\t\n\r\u{0B}\u{0C}\u{1}\u{7F}é€𝄞";
@@ -746,7 +799,11 @@ fn value_strategy() -> impl Strategy<Value = String> {
         2 => prop::char::range('a', 'z'),
         1 => any::<char>(),
     ];
-    prop::collection::vec(character, 0..24).prop_map(String::from_iter)
+    let characters = prop::collection::vec(character, 0..24).prop_map(String::from_iter);
+    prop_oneof![
+        4 => characters,
+        1 => prop::sample::select(LEXER_WORDS.to_vec()).prop_map(str::to_owned),
+    ]
 }
 
 /// Filters that put one caller value next to a fixed structure, with the path the value sits at.
@@ -834,6 +891,27 @@ proptest! {
                     error
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn free_text_words_follow_field_modifier(value in value_strategy()) {
+        // A keyword such as `ismissing` is read as a term only after a field modifier, and the lexer
+        // matches numbers such as `INF` without folding case, so every word must be lower case.
+        let filter = text_any_of("", &[value.as_str()]);
+        if let Ok(Some(query)) = compile(&filter, &schema()) {
+            prop_assert!(
+                query.starts_with("@title|abstract:("),
+                "value {:?} compiled to {:?}",
+                value,
+                query
+            );
+            prop_assert!(
+                !query.chars().any(|c| c.is_ascii_uppercase()),
+                "value {:?} compiled to {:?}",
+                value,
+                query
+            );
         }
     }
 

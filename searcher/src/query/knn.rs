@@ -6,6 +6,11 @@
 //! then the KNN search itself.
 //! `sort_by` orders each page of neighbours by the field, so pages still follow distance order from one
 //! page to the next.
+//!
+//! NOTE: RediSearch 2.10.5 matches the words of a filter's text conditions inside a KNN query without
+//! expanding them to their stems, while the count of the filter, a plain FT.SEARCH, expands them. So
+//! with a text condition, `total` can count documents, such as plurals of a filter word, that KNN
+//! never returns.
 
 use std::time::Duration;
 
@@ -42,6 +47,14 @@ impl Window {
     /// Computes the window of a page of `k` hits after `offset`. Leaving a document out needs one more
     /// neighbour, and the page is cut after the document is removed, because its rank is not known in
     /// advance. With IP distances or duplicate vectors, the document need not rank first.
+    ///
+    /// NOTE: Documents at equal distances can repeat or go missing from one page to the next. FT.SEARCH
+    /// sorts by one key only, so ties keep the order of RediSearch's KNN heap, and a KNN clause with a
+    /// larger K can pick other members of a group of equal distances at its boundary. Sorting ties by
+    /// key (FT.AGGREGATE takes `SORTBY 4 @__distance ASC @__key ASC` with a KNN clause) fixes the order
+    /// within one K but not that choice: in RediSearch 2.10.5, K = 3 over four documents at distance 0
+    /// returned three that were not the three smallest keys. A fix needs every document at the
+    /// boundary distance, such as by repeating the search with a larger K.
     pub fn new(k: usize, offset: usize, excluding_document: bool) -> Self {
         if excluding_document {
             let num_neighbours = offset + k + 1;

@@ -11,10 +11,13 @@
 //! reports it as "slop"), so a document with one rare query word outranks a document that contains
 //! every query word in a row. BM25STD applies no such division.
 //!
-//! Before the ranking, [`crate::spelling`] looks up corrections of misspelled words. Two more commands
+//! Before the query runs, [`crate::spelling`] looks up corrections of misspelled words, which join the
+//! query (see [`crate::fuzzy::term`]), and the caller passes the corrected text. Two more commands
 //! complete a page: `FT.SEARCH ... LIMIT 0 0` for the total, pipelined with the ranking, and, when
 //! highlights are requested, `FT.SEARCH ... INKEYS <page keys> HIGHLIGHT ...`, because FT.AGGREGATE
-//! cannot highlight.
+//! cannot highlight. The total counts the same query as the ranking, corrections included, because a
+//! correction can widen the matches: RediSearch expands it to the other forms of its stem. The first
+//! element of an FT.AGGREGATE reply is no match count, so the total never comes from the ranking.
 //!
 //! NOTE: RediSearch 2.10's BM25STD counts the TAG clauses of a filter in the score, so the same document
 //! can score differently under different filters.
@@ -181,7 +184,8 @@ pub fn highlights(document: &ReplyDocument, fields: &[String]) -> HashMap<String
 }
 
 impl Searcher {
-    /// Runs a TEXT query. Returns the page and the number of matching documents.
+    /// Runs a TEXT query whose `text` carries its spelling corrections already. Returns the page and
+    /// the number of matching documents.
     pub(crate) async fn run_text(
         &self,
         query: &Query,
@@ -200,12 +204,6 @@ impl Searcher {
             return Ok((Vec::new(), total));
         }
 
-        let corrections = self.spelling_corrections(&query.index, text).await?;
-        let text = &TextQuery {
-            corrections,
-            ..text.clone()
-        };
-        let matches = match_set(query, text);
         let loaded: Vec<&str> = query
             .return_fields
             .iter()

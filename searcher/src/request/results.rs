@@ -9,7 +9,7 @@ use super::{
     SortKey, field_names,
 };
 use crate::config::SearchConfig;
-use crate::error::SearchError;
+use crate::error::{SearchError, display_number};
 
 /// Maximum number of facets in one request.
 pub const MAX_FACETS: usize = 16;
@@ -250,7 +250,10 @@ pub(super) fn check_facets(facets: &[pb::FacetRequest]) -> Result<(), SearchErro
         if *interval != 0.0 && !(interval.is_finite() && *interval > 0.0) {
             return Err(SearchError::invalid(
                 format!("{path}.interval"),
-                format!("{interval} is not a bucket width; send a finite number greater than 0"),
+                format!(
+                    "{} is not a bucket width; send a finite number greater than 0",
+                    display_number(*interval)
+                ),
             ));
         }
         if *interval != 0.0 && !boundaries.is_empty() {
@@ -286,15 +289,19 @@ fn check_boundaries(boundaries: &[f64], path: &str) -> Result<(), SearchError> {
         if !boundary.is_finite() {
             return Err(SearchError::invalid(
                 format!("{path}[{position}]"),
-                format!("{boundary} is not a finite number; send finite boundaries"),
+                format!(
+                    "{} is not a finite number; send finite boundaries",
+                    display_number(*boundary)
+                ),
             ));
         }
         if position > 0 && *boundary <= boundaries[position - 1] {
             return Err(SearchError::invalid(
                 format!("{path}[{position}]"),
                 format!(
-                    "{boundary} does not exceed the boundary before it, {}; send boundaries in strictly ascending order",
-                    boundaries[position - 1]
+                    "{} does not exceed the boundary before it, {}; send boundaries in strictly ascending order",
+                    display_number(*boundary),
+                    display_number(boundaries[position - 1])
                 ),
             ));
         }
@@ -414,7 +421,10 @@ pub(super) fn parse_fusion(
             if !(0.0..=1.0).contains(&vector_weight) {
                 return Err(SearchError::invalid(
                     "fusion.linear.vector_weight",
-                    format!("{vector_weight} is out of range; use a weight from 0 to 1"),
+                    format!(
+                        "{} is out of range; use a weight from 0 to 1",
+                        display_number(vector_weight)
+                    ),
                 ));
             }
             (

@@ -1,5 +1,5 @@
 use crate::fuzzy::Fuzziness;
-use crate::text_query::{FieldGroup, Scope};
+use crate::text_query::FieldGroup;
 use docsearch_runtime::InvalidValue;
 
 use super::*;
@@ -257,7 +257,13 @@ fn text_mode_binds_words() {
     assert!(query.vector.is_none());
     let text = text_part(&query);
     assert_eq!(text.words, ["graph", "networks"]);
-    assert_eq!(text.scope, Scope::AllFields);
+    assert_eq!(
+        text.groups,
+        [FieldGroup {
+            fields: vec!["title".to_owned(), "abstract".to_owned()],
+            weight: 1.0
+        }]
+    );
     assert_eq!(text.fuzziness, Fuzziness::Default);
     assert!(!text.match_all);
     assert!(text.highlight_fields.is_empty());
@@ -337,8 +343,8 @@ fn restricted_fields_group_by_weight() {
     }))
     .unwrap();
     assert_eq!(
-        text_part(&query).scope,
-        Scope::Groups(vec![
+        text_part(&query).groups,
+        [
             FieldGroup {
                 fields: vec!["abstract".to_owned()],
                 weight: 1.0
@@ -347,7 +353,7 @@ fn restricted_fields_group_by_weight() {
                 fields: vec!["title".to_owned()],
                 weight: 3.0
             },
-        ])
+        ]
     );
 }
 
@@ -359,8 +365,8 @@ fn weights_alone_keep_every_field() {
     }))
     .unwrap();
     assert_eq!(
-        text_part(&query).scope,
-        Scope::Groups(vec![
+        text_part(&query).groups,
+        [
             FieldGroup {
                 fields: vec!["title".to_owned()],
                 weight: 1.0
@@ -369,7 +375,7 @@ fn weights_alone_keep_every_field() {
                 fields: vec!["abstract".to_owned()],
                 weight: 0.5
             },
-        ])
+        ]
     );
 }
 
@@ -475,6 +481,10 @@ fn text_options_rejected_for_range() {
         ..request()
     });
     assert_eq!(error.field, "text_options");
+    assert_eq!(
+        error.message,
+        "text options apply only to modes TEXT and HYBRID; remove them for a RANGE query"
+    );
 }
 
 #[test]
@@ -647,6 +657,10 @@ fn fusion_rejected_for_text() {
         ..text_request("graph")
     });
     assert_eq!(error.field, "fusion");
+    assert_eq!(
+        error.message,
+        "fusion applies only to mode HYBRID; remove it for a TEXT query"
+    );
 }
 
 #[test]
@@ -1112,6 +1126,63 @@ fn nan_value_rejected() {
     });
     assert_eq!(error.field, "vector.values");
     assert!(error.message.contains("NaN"), "{error}");
+}
+
+#[test]
+fn single_value_vector_named_in_singular() {
+    let error = invalid(pb::SearchRequest {
+        vector: Some(pb::Vector { values: vec![1.0] }),
+        ..request()
+    });
+    assert!(error.message.contains("has 1 value, but"), "{error}");
+}
+
+#[test]
+fn zero_vector_rejected_for_cosine() {
+    for mode in [
+        pb::SearchMode::Knn,
+        pb::SearchMode::Range,
+        pb::SearchMode::Hybrid,
+    ] {
+        let distance_threshold = if mode == pb::SearchMode::Range {
+            0.5
+        } else {
+            0.0
+        };
+        let text = if mode == pb::SearchMode::Hybrid {
+            "graph"
+        } else {
+            ""
+        };
+        let error = invalid(pb::SearchRequest {
+            mode: mode as i32,
+            vector: Some(pb::Vector {
+                values: vec![0.0; 3],
+            }),
+            text: text.to_owned(),
+            vector_options: Some(pb::VectorOptions {
+                field: "flat".to_owned(),
+                distance_threshold,
+                ..pb::VectorOptions::default()
+            }),
+            ..request()
+        });
+        assert_eq!(error.field, "vector.values", "{mode:?}");
+        assert!(error.message.contains("no direction"), "{mode:?}: {error}");
+        assert!(error.message.contains("COSINE"), "{mode:?}: {error}");
+    }
+}
+
+#[test]
+fn overflowing_vector_rejected() {
+    let error = invalid(pb::SearchRequest {
+        vector: Some(pb::Vector {
+            values: vec![3e38; 3],
+        }),
+        ..request()
+    });
+    assert_eq!(error.field, "vector.values");
+    assert!(error.message.contains("scale the vector down"), "{error}");
 }
 
 #[test]

@@ -5,9 +5,9 @@ use docsearch_runtime::schema::{FieldKind, Schema};
 use docsearch_runtime::validate::quote;
 
 use super::TextQuery;
-use crate::error::SearchError;
+use crate::error::{SearchError, display_number};
 use crate::fuzzy::{Fuzziness, MAX_FUZZY_DISTANCE};
-use crate::text_query::{FieldGroup, Scope, query_words};
+use crate::text_query::{FieldGroup, query_words};
 
 /// Largest per-query field weight, the same bound as schema weights.
 pub const MAX_FIELD_WEIGHT: f64 = 1000.0;
@@ -79,7 +79,8 @@ pub(super) fn parse(
             return Err(SearchError::invalid(
                 path,
                 format!(
-                    "{weight} is out of range; use a weight greater than 0 and at most {MAX_FIELD_WEIGHT}"
+                    "{} is out of range; use a weight greater than 0 and at most {MAX_FIELD_WEIGHT}",
+                    display_number(*weight)
                 ),
             ));
         }
@@ -144,14 +145,9 @@ impl TextRequest {
             }
         }
 
-        let scope = if fields.is_empty() && field_weights.is_empty() {
-            Scope::AllFields
-        } else {
-            Scope::Groups(group_by_weight(&searched, &field_weights))
-        };
         Ok(TextQuery {
             words,
-            scope,
+            groups: group_by_weight(&searched, &field_weights),
             fuzziness,
             match_all,
             highlight_fields: if highlight { searched } else { Vec::new() },

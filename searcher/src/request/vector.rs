@@ -7,7 +7,7 @@ use docsearch_runtime::validate::quote;
 use docsearch_runtime::vector;
 
 use super::{HybridPolicy, Mode, QuerySource, VectorQuery, VectorTarget, check_document_id};
-use crate::error::SearchError;
+use crate::error::{SearchError, count_of, display_number};
 
 /// Largest HNSW candidate list size a query may request.
 pub const MAX_EF_RUNTIME: u32 = 4096;
@@ -89,7 +89,8 @@ fn check_distance_threshold(threshold: f64, mode: Mode) -> Result<(), SearchErro
             return Err(SearchError::invalid(
                 path,
                 format!(
-                    "{threshold} applies to mode RANGE only; leave it 0 for a {} query",
+                    "{} applies to mode RANGE only; leave it 0 for a {} query",
+                    display_number(threshold),
                     mode.name()
                 ),
             ));
@@ -100,7 +101,8 @@ fn check_distance_threshold(threshold: f64, mode: Mode) -> Result<(), SearchErro
         return Err(SearchError::invalid(
             path,
             format!(
-                "{threshold} is not a valid maximum distance; a RANGE query needs a finite distance greater than 0, in the index's metric"
+                "{} is not a valid maximum distance; a RANGE query needs a finite distance greater than 0, in the index's metric",
+                display_number(threshold)
             ),
         ));
     }
@@ -251,7 +253,7 @@ fn check_model(
         )
     } else {
         let values = match num_values {
-            Some(num_values) => format!(" with {num_values} values"),
+            Some(num_values) => format!(" with {}", count_of(num_values, "value", "values")),
             None => String::new(),
         };
         format!(
@@ -275,13 +277,14 @@ fn check_dimension(values: &[f32], model: &str, target: &VectorTarget) -> Result
         return Err(InvalidValue::new(
             "vector.values",
             format!(
-                "the vector{origin} has {} values, but {}; send exactly {dimension} values",
-                values.len(),
+                "the vector{origin} has {}, but {}; send exactly {dimension} values",
+                count_of(values.len(), "value", "values"),
                 describe_field(target)
             ),
         ));
     }
-    vector::check(values, dimension).map_err(|error| error.within("vector.values"))
+    vector::check(values, dimension, target.options.metric)
+        .map_err(|error| error.within("vector.values"))
 }
 
 fn check_ef_runtime(ef_runtime: u32, target: &VectorTarget) -> Result<Option<u32>, InvalidValue> {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::filter::Condition;
+use tonic::Code;
 
 use crate::knn::{CATEGORIES, Paper, brute_force, filter, fixture, knn_request, query_vector};
 
@@ -146,6 +147,46 @@ async fn numeric_interval_counts_buckets() {
         .map(|(number, count)| (format!("[{}, {})", number * 7, (number + 1) * 7), count))
         .collect();
     assert_eq!(buckets(&response.facets[0]), expected);
+}
+
+#[tokio::test]
+async fn tiny_interval_is_invalid() {
+    let (fixture, _) = fixture(pb::VectorAlgorithm::Flat).await;
+    for interval in [1e-300, 1e-320, 1e-14] {
+        let request = count_request(vec![
+            tag_facet(0),
+            pb::FacetRequest {
+                field: "year".to_owned(),
+                interval,
+                ..pb::FacetRequest::default()
+            },
+        ]);
+        let status = fixture.search_error(request, Code::InvalidArgument).await;
+        assert!(
+            status.message().starts_with("invalid facets[1].interval: "),
+            "{interval}: {}",
+            status.message()
+        );
+        assert!(
+            status
+                .message()
+                .contains("is too small for the values of \"year\""),
+            "{interval}: {}",
+            status.message()
+        );
+    }
+    // Years from 2000 to 2024 are about 2^41 intervals of 1e-9, which FLOAT64 still separates.
+    let response = fixture
+        .search(count_request(vec![pb::FacetRequest {
+            field: "year".to_owned(),
+            interval: 1e-9,
+            ..pb::FacetRequest::default()
+        }]))
+        .await
+        .unwrap();
+    for bucket in &response.facets[0].buckets {
+        assert!(bucket.max > bucket.min, "{bucket:?}");
+    }
 }
 
 #[tokio::test]

@@ -509,6 +509,67 @@ async fn wrong_dimension_is_invalid() {
 }
 
 #[tokio::test]
+async fn zero_and_overflowing_vectors_are_invalid() {
+    let (fixture, _) = fixture(pb::VectorAlgorithm::Flat).await;
+    let status = fixture
+        .search_error(knn_request(&[0.0; DIMENSION], 5), Code::InvalidArgument)
+        .await;
+    assert!(
+        status.message().starts_with("invalid vector.values:"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status
+            .message()
+            .contains("a zero vector has no direction; the field's metric is COSINE"),
+        "{}",
+        status.message()
+    );
+    let status = fixture
+        .search_error(knn_request(&[3e38; DIMENSION], 5), Code::InvalidArgument)
+        .await;
+    assert!(
+        status.message().contains("scale the vector down"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn similar_to_zero_stored_vector_fails() {
+    let (fixture, _) = fixture(pb::VectorAlgorithm::Flat).await;
+    // Written directly, as documents were before the indexer checked norms.
+    fixture
+        .put(
+            INDEX,
+            "zero",
+            &[("embedding", vector::encode(&[0.0; DIMENSION]))],
+        )
+        .await;
+    let request = pb::SearchRequest {
+        vector: None,
+        similar_to_id: "zero".to_owned(),
+        ..knn_request(&[], 5)
+    };
+    let status = fixture
+        .search_error(request, Code::FailedPrecondition)
+        .await;
+    assert!(
+        status.message().starts_with(
+            "the stored \"embedding\" vector of document \"zero\" cannot be the query vector"
+        ),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("no direction"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
 async fn text_query_needs_model() {
     let (fixture, _) = fixture(pb::VectorAlgorithm::Flat).await;
     let request = pb::SearchRequest {

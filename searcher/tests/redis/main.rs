@@ -7,6 +7,7 @@ mod grpc;
 mod hybrid;
 mod knn;
 mod range;
+mod stemmed;
 mod suggest;
 mod tags;
 mod text;
