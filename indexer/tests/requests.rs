@@ -11,7 +11,6 @@ use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::index_service_server::IndexService;
 use docsearch_proto::v1::ingest_service_server::IngestService;
 use docsearch_runtime::catalog::Catalog;
-use docsearch_runtime::config::RedisConfig;
 use docsearch_runtime::connection;
 use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::testing::RedisServer;
@@ -31,11 +30,7 @@ struct Services {
 
 async fn start() -> Services {
     let server = RedisServer::start();
-    let config = RedisConfig {
-        url: server.url().to_owned(),
-        namespace: server.namespace().to_owned(),
-        ..RedisConfig::default()
-    };
+    let config = server.redis_config();
     let connection = connection::connect(&config).expect("connect");
     let layout = KeyLayout::new(server.namespace()).expect("namespace");
     let catalog = Catalog::new(connection.clone(), layout.clone());

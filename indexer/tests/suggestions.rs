@@ -6,7 +6,6 @@ use docsearch_indexer::config::IngestConfig;
 use docsearch_indexer::ingest::Ingestor;
 use docsearch_proto::v1 as pb;
 use docsearch_runtime::catalog::Catalog;
-use docsearch_runtime::config::RedisConfig;
 use docsearch_runtime::connection;
 use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::schema::Schema;
@@ -45,11 +44,7 @@ async fn suggestions(
 #[tokio::test]
 async fn dictionary_follows_documents() {
     let server = RedisServer::start();
-    let config = RedisConfig {
-        url: server.url().to_owned(),
-        namespace: server.namespace().to_owned(),
-        ..RedisConfig::default()
-    };
+    let config = server.redis_config();
     let mut connection = connection::connect(&config).expect("connect");
     let layout = KeyLayout::new(server.namespace()).expect("namespace");
     let catalog = Catalog::new(connection.clone(), layout.clone());

@@ -91,6 +91,15 @@ impl RedisServer {
         &self.namespace
     }
 
+    /// The services' Redis settings for this server: its URL and namespace, other keys at their defaults.
+    pub fn redis_config(&self) -> crate::config::RedisConfig {
+        crate::config::RedisConfig {
+            url: self.url.clone(),
+            namespace: self.namespace.clone(),
+            ..crate::config::RedisConfig::default()
+        }
+    }
+
     /// The server log so far; empty for an external server.
     pub fn log(&self) -> String {
         self.log_path

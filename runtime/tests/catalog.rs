@@ -2,7 +2,6 @@
 
 use docsearch_proto::v1 as pb;
 use docsearch_runtime::catalog::{Catalog, CatalogError};
-use docsearch_runtime::config::RedisConfig;
 use docsearch_runtime::connection::{self, RedactedUrl, check_ready};
 use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::schema::Schema;
@@ -20,11 +19,7 @@ fn schema() -> Schema {
 }
 
 async fn catalog(server: &RedisServer) -> (Catalog, redis::aio::ConnectionManager) {
-    let config = RedisConfig {
-        url: server.url().to_owned(),
-        namespace: server.namespace().to_owned(),
-        ..RedisConfig::default()
-    };
+    let config = server.redis_config();
     let connection = connection::connect(&config).expect("connect");
     let layout = KeyLayout::new(server.namespace()).expect("namespace");
     (Catalog::new(connection.clone(), layout), connection)

@@ -25,9 +25,6 @@ pub enum SearchError {
     /// The request is valid but the searcher cannot serve it as configured, such as text without a model.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// A valid request for a feature this searcher does not serve yet.
-    #[error("{0}")]
-    Unimplemented(String),
     #[error("Redis is unavailable while {operation}: {source}")]
     Unavailable {
         operation: &'static str,
@@ -58,10 +55,6 @@ impl SearchError {
         SearchError::IndexNotFound {
             index: index.to_owned(),
         }
-    }
-
-    pub fn unimplemented(message: impl Into<String>) -> Self {
-        SearchError::Unimplemented(message.into())
     }
 
     pub fn failed_precondition(message: impl Into<String>) -> Self {
@@ -133,7 +126,6 @@ impl From<SearchError> for Status {
                 Status::not_found(documents_not_found_message(&index, &ids))
             }
             SearchError::FailedPrecondition(message) => Status::failed_precondition(message),
-            SearchError::Unimplemented(message) => Status::unimplemented(message),
             SearchError::Unavailable { operation, source } => {
                 tracing::warn!(operation, error = %source, "Redis is unavailable");
                 Status::unavailable(format!(
@@ -292,13 +284,6 @@ mod tests {
         let status = status(SearchError::failed_precondition("no model"));
         assert_eq!(status.code(), Code::FailedPrecondition);
         assert_eq!(status.message(), "no model");
-    }
-
-    #[test]
-    fn unimplemented_keeps_message() {
-        let status = status(SearchError::unimplemented("mode TEXT is not served yet"));
-        assert_eq!(status.code(), Code::Unimplemented);
-        assert_eq!(status.message(), "mode TEXT is not served yet");
     }
 
     #[test]

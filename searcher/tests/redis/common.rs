@@ -5,7 +5,6 @@ use std::time::Duration;
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::search_service_server::SearchService;
 use docsearch_runtime::catalog::Catalog;
-use docsearch_runtime::config::RedisConfig;
 use docsearch_runtime::connection;
 use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::schema::Schema;
@@ -28,7 +27,7 @@ impl Fixture {
     /// Starts a server and creates `index` with `schema`.
     pub async fn start(index: &str, schema: pb::IndexSchema) -> Fixture {
         let server = RedisServer::start();
-        let redis = redis_config(&server);
+        let redis = server.redis_config();
         let connection = connection::connect(&redis).unwrap();
         let layout = KeyLayout::new(server.namespace()).unwrap();
         let catalog = Catalog::new(connection.clone(), layout.clone());
@@ -123,23 +122,13 @@ async fn wait_for_initial_scan(connection: &mut ConnectionManager, search_index:
     panic!("RediSearch did not finish the initial scan of {search_index} within 5 s");
 }
 
-/// Builds the Redis section of a searcher configuration for a test server.
-pub fn redis_config(server: &RedisServer) -> RedisConfig {
-    RedisConfig {
-        url: server.url().to_owned(),
-        namespace: server.namespace().to_owned(),
-        response_timeout: Duration::from_secs(10),
-        ..RedisConfig::default()
-    }
-}
-
 /// Builds a searcher configuration for a test server, listening on a free loopback port.
 pub fn searcher_config(server: &RedisServer) -> SearcherConfig {
     let mut config = SearcherConfig::default();
     config.server.listen_addr = "127.0.0.1:0".parse().unwrap();
     config.server.health_check_interval = Duration::from_millis(100);
     config.server.shutdown_grace_period = Duration::from_secs(2);
-    config.redis = redis_config(server);
+    config.redis = server.redis_config();
     config
 }
 
