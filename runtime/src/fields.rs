@@ -1,8 +1,11 @@
 //! Field values as stored in document hashes: how each schema type is written and read back.
 //!
-//! TEXT is stored as UTF-8, TAG as values joined by the field's separator, NUMERIC as the shortest
+//! TEXT is stored as UTF-8 with white space other than space and tab replaced by spaces (see
+//! [`separate_words`]), TAG as values joined by the field's separator, NUMERIC as the shortest
 //! decimal that reads back to the same `f64`, GEO as `longitude,latitude` and VECTOR as
 //! little-endian FLOAT32 bytes.
+
+use std::borrow::Cow;
 
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::field_value::Kind;
@@ -21,7 +24,9 @@ pub const MAX_LATITUDE: f64 = 85.051_128_78;
 pub fn encode_value(field: &Field, value: &pb::FieldValue) -> Result<Vec<u8>, InvalidValue> {
     let kind = value.kind.as_ref();
     match (&field.kind, kind) {
-        (FieldKind::Text(_), Some(Kind::Text(text))) => Ok(text.as_bytes().to_vec()),
+        (FieldKind::Text(_), Some(Kind::Text(text))) => {
+            Ok(separate_words(text).into_owned().into_bytes())
+        }
         (FieldKind::Tag(options), Some(Kind::Tags(tags))) => encode_tags(options, &tags.values),
         (FieldKind::Numeric(_), Some(Kind::Number(number))) => {
             if !number.is_finite() {
@@ -61,6 +66,23 @@ pub fn encode_value(field: &Field, value: &pb::FieldValue) -> Result<Vec<u8>, In
             ),
         )),
     }
+}
+
+/// Replaces every white-space character other than space and tab with a space, so that it separates
+/// words in the index. RediSearch 2.10.5 splits TEXT values into words only at space, tab and ASCII
+/// punctuation, and drops line breaks and other ASCII control characters from inside a word, so it
+/// would index "graph\nnetworks" as the one word "graphnetworks". Non-ASCII white space, such as
+/// U+00A0, would stay part of the word. Searchers apply the same replacement to query text.
+pub fn separate_words(text: &str) -> Cow<'_, str> {
+    let is_replaced = |c: char| c.is_whitespace() && c != ' ' && c != '\t';
+    if !text.contains(is_replaced) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if is_replaced(c) { ' ' } else { c })
+            .collect(),
+    )
 }
 
 /// Decodes a stored value; `None` when the bytes do not parse as the field's type, as when a hash was
@@ -217,6 +239,36 @@ mod tests {
                 values: values.iter().map(|v| (*v).to_owned()).collect(),
             })),
         }
+    }
+
+    #[test]
+    fn text_line_breaks_become_spaces() {
+        let options = TextOptions {
+            weight: 1.0,
+            no_stem: false,
+            sortable: false,
+            suggest: false,
+        };
+        let field = field("abstract", FieldKind::Text(options));
+        let value = pb::FieldValue {
+            kind: Some(Kind::Text(
+                "alpha\nbeta\r\ngamma\tdelta\u{0B}epsilon\u{0C}zeta\u{A0}eta\u{2028}theta"
+                    .to_owned(),
+            )),
+        };
+        let encoded = encode_value(&field, &value).unwrap();
+        assert_eq!(
+            String::from_utf8(encoded).unwrap(),
+            "alpha beta  gamma\tdelta epsilon zeta eta theta"
+        );
+    }
+
+    #[test]
+    fn text_without_line_breaks_borrowed() {
+        assert!(matches!(
+            separate_words("graph networks\tand trees"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

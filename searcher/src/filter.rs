@@ -35,14 +35,17 @@
 //! characters, which the lexer skips and which no backslash can protect, are rejected. Field names come
 //! from the validated schema (`[A-Za-z0-9_]`) and numbers are formatted by this module.
 //!
-//! Text values are first split into words the way RediSearch splits TEXT fields at indexing time (at
-//! space, tab and the punctuation in [`TEXT_SEPARATORS`]), so that a query word can equal an indexed
-//! word. Default stop words are dropped from phrases, and terms made only of stop words are rejected,
-//! because RediSearch drops a clause that is only a stop word, which would widen an `all_of`.
+//! Text values are first turned into the terms that RediSearch would index for them (see
+//! [`split_words`]), so that a query word can equal an indexed word. Default stop words are dropped
+//! from phrases, and terms made only of stop words are rejected, because RediSearch drops a clause that
+//! is only a stop word, which would widen an `all_of`.
+
+use std::ops::Range;
 
 use docsearch_proto::v1 as pb;
 use docsearch_proto::v1::filter::Condition;
 use docsearch_runtime::InvalidValue;
+use docsearch_runtime::fields::separate_words;
 use docsearch_runtime::schema::{Field, FieldKind, Schema};
 use docsearch_runtime::validate::quote;
 
@@ -54,10 +57,13 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_CONDITIONS: usize = 1024;
 /// Maximum number of values or terms in one condition.
 pub const MAX_VALUES: usize = 1024;
+/// Maximum length of an indexed term, in bytes. RediSearch 2.10.5 cuts a longer word at this length
+/// before it drops backslashes and control characters from it.
+pub const MAX_TERM_BYTES: usize = 128;
 /// Minimum length of a prefix in characters; RediSearch's MINPREFIX defaults to 2.
 pub const MIN_PREFIX_CHARS: usize = 2;
 
-/// Characters besides space and tab at which RediSearch 2.10 splits TEXT fields into words, by default.
+/// Characters besides white space at which RediSearch 2.10 splits TEXT fields into words, by default.
 pub const TEXT_SEPARATORS: &str = ",./(){}[]:;~!@#$%^&*-=+|'`\"<>?";
 
 /// RediSearch's default stop words, which a TEXT field created without STOPWORDS does not index.
@@ -322,7 +328,9 @@ impl Compiler<'_> {
         let prefix_path = format!("{path}.prefix");
         check_prefix_length(&prefix.prefix, &prefix_path)?;
         let word = single_word(&prefix.prefix, &prefix_path, "a prefix")?;
-        Ok(format!("{field_prefix}{}*", escape_word(word)))
+        // Backslashes are not part of the indexed term, so `\a` is a prefix of one character.
+        check_prefix_length(&word, &prefix_path)?;
+        Ok(format!("{field_prefix}{}*", escape_word(&word)))
     }
 
     fn text_fuzzy(&self, fuzzy: &pb::TextFuzzy, path: &str) -> Result<String, InvalidValue> {
@@ -347,7 +355,7 @@ impl Compiler<'_> {
         let percent = "%".repeat(fuzzy.distance as usize);
         Ok(format!(
             "{field_prefix}{percent}{}{percent}",
-            escape_word(word)
+            escape_word(&word)
         ))
     }
 
@@ -660,9 +668,9 @@ fn check_tag_text(
 
 /// Splits text into words as RediSearch does when it indexes a TEXT field, and drops the stop words
 /// that it does not index. Fails when no word remains.
-fn indexed_words<'v>(text: &'v str, path: &str) -> Result<Vec<&'v str>, InvalidValue> {
+fn indexed_words(text: &str, path: &str) -> Result<Vec<String>, InvalidValue> {
     check_control_characters(text, path)?;
-    let words: Vec<&str> = split_words(text).collect();
+    let words = split_words(text);
     if words.is_empty() {
         return Err(InvalidValue::new(
             path,
@@ -672,7 +680,7 @@ fn indexed_words<'v>(text: &'v str, path: &str) -> Result<Vec<&'v str>, InvalidV
             ),
         ));
     }
-    let indexed: Vec<&str> = words
+    let indexed: Vec<String> = words
         .into_iter()
         .filter(|word| !is_stopword(word))
         .collect();
@@ -688,12 +696,13 @@ fn indexed_words<'v>(text: &'v str, path: &str) -> Result<Vec<&'v str>, InvalidV
     Ok(indexed)
 }
 
-/// Checks that text is one indexed word and returns it.
-fn single_word<'v>(text: &'v str, path: &str, what: &str) -> Result<&'v str, InvalidValue> {
+/// Checks that text is one indexed word and returns the term that RediSearch indexes for it.
+fn single_word(text: &str, path: &str, what: &str) -> Result<String, InvalidValue> {
     check_control_characters(text, path)?;
-    let mut words = split_words(text);
+    let separated = separate_words(text);
+    let mut words = tokens(&separated).into_iter();
     match (words.next(), words.next()) {
-        (Some(word), None) if word == text => Ok(word),
+        (Some(word), None) if word.span == (0..separated.len()) => Ok(word.term),
         _ => Err(InvalidValue::new(
             path,
             format!(
@@ -704,15 +713,86 @@ fn single_word<'v>(text: &'v str, path: &str, what: &str) -> Result<&'v str, Inv
     }
 }
 
-/// Splits text into words at the characters where RediSearch splits TEXT fields when it indexes them.
-pub(crate) fn split_words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(is_word_separator)
-        .filter(|word| !word.is_empty())
+/// Splits text into the terms that RediSearch 2.10.5 indexes for it in a TEXT field, stop words
+/// included, after the indexer's replacement of white space (see [`separate_words`]).
+///
+/// RediSearch splits at white space and [`TEXT_SEPARATORS`] unless a backslash precedes the separator.
+/// Then it cuts each word at [`MAX_TERM_BYTES`] and drops unescaped backslashes and ASCII control
+/// characters, so `foo\bar` becomes `foobar`, `\alpha` becomes `alpha` and `x\,y` becomes `x,y`.
+/// The query parser does not drop backslashes this way, because the query `foo\\bar` looks up the
+/// term `foo\bar`. So query words go through the same steps before [`escape_word`].
+pub(crate) fn split_words(text: &str) -> Vec<String> {
+    tokens(&separate_words(text))
+        .into_iter()
+        .map(|token| token.term)
+        .collect()
 }
 
-/// True for the characters at which RediSearch splits TEXT fields into words.
+/// A word of a TEXT value and the term RediSearch indexes for it.
+struct Token {
+    /// Byte range of the word in the text, with backslashes.
+    span: Range<usize>,
+    term: String,
+}
+
+/// Splits text that [`separate_words`] has already processed into its indexed terms, skipping words
+/// that leave an empty term.
+fn tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        if !escaped && is_word_separator(c) {
+            push_token(&mut tokens, text, start..index);
+            start = index + c.len_utf8();
+        } else {
+            escaped = !escaped && c == '\\';
+        }
+    }
+    push_token(&mut tokens, text, start..text.len());
+    tokens
+}
+
+fn push_token(tokens: &mut Vec<Token>, text: &str, span: Range<usize>) {
+    let term = index_term(&text[span.clone()]);
+    if !term.is_empty() {
+        tokens.push(Token { span, term });
+    }
+}
+
+/// Turns a word, cut from text at separators, into its indexed term as the RediSearch 2.10.5 tokenizer
+/// does: cut at [`MAX_TERM_BYTES`], without unescaped backslashes and control characters, ASCII letters
+/// in lower case. A backslash keeps the character after it, such as a space or a second backslash,
+/// unless that character is a control character.
+///
+/// NOTE: When the cut at 128 bytes falls inside a UTF-8 character, no exact or prefix query term finds
+/// the word in RediSearch 2.10.5, with or without that character. This function keeps only whole
+/// characters, so such a query word matches nothing, or another word that equals the shorter term.
+fn index_term(word: &str) -> String {
+    let mut end = word.len().min(MAX_TERM_BYTES);
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut term = String::with_capacity(end);
+    let mut escaped = false;
+    for c in word[..end].chars() {
+        if c == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        escaped = false;
+        if c.is_ascii_control() {
+            continue;
+        }
+        term.push(c.to_ascii_lowercase());
+    }
+    term
+}
+
+/// True for the characters at which RediSearch splits TEXT fields into words, once the indexer has
+/// replaced white space other than space and tab.
 pub(crate) fn is_word_separator(c: char) -> bool {
-    c == ' ' || c == '\t' || TEXT_SEPARATORS.contains(c)
+    c.is_whitespace() || TEXT_SEPARATORS.contains(c)
 }
 
 /// True for a default stop word, which RediSearch does not index in TEXT fields created without STOPWORDS.
@@ -723,7 +803,7 @@ pub(crate) fn is_stopword(word: &str) -> bool {
 }
 
 /// Writes words as an exact phrase: `"w1 w2"`.
-fn quote_words(words: &[&str]) -> String {
+fn quote_words(words: &[String]) -> String {
     let escaped: Vec<String> = words.iter().map(|word| escape_word(word)).collect();
     format!("\"{}\"", escaped.join(" "))
 }

@@ -43,8 +43,9 @@ pub struct FieldGroup {
     pub weight: f64,
 }
 
-/// Splits query text into the words the index can match: split where RediSearch splits TEXT fields,
-/// without stop words, and each word once (compared case-insensitively, as the index compares them).
+/// Splits query text into the terms the index can match, as [`split_words`] turns text into indexed
+/// terms, without stop words, and each term once (compared case-insensitively, as the index compares
+/// them).
 pub fn query_words(text: &str, path: &str) -> Result<Vec<String>, InvalidValue> {
     if text.trim().is_empty() {
         return Err(InvalidValue::new(
@@ -67,12 +68,12 @@ pub fn query_words(text: &str, path: &str) -> Result<Vec<String>, InvalidValue> 
     let mut num_words = 0;
     for word in split_words(text) {
         num_words += 1;
-        if is_stopword(word) {
+        if is_stopword(&word) {
             continue;
         }
         let folded = word.to_lowercase();
         if !words.iter().any(|known| known.to_lowercase() == folded) {
-            words.push(word.to_owned());
+            words.push(word);
         }
     }
     if num_words == 0 {
@@ -230,7 +231,32 @@ mod tests {
     #[test]
     fn words_deduplicated_case_insensitively() {
         let parsed = query_words("Graph graph GRAPH theory", "text").unwrap();
-        assert_eq!(parsed, words(&["Graph", "theory"]));
+        assert_eq!(parsed, words(&["graph", "theory"]));
+    }
+
+    #[test]
+    fn words_split_at_line_breaks() {
+        let parsed = query_words("graph\nnetworks\r\nfor\u{0B}trees", "text").unwrap();
+        assert_eq!(parsed, words(&["graph", "networks", "trees"]));
+    }
+
+    #[test]
+    fn words_drop_backslashes_like_indexer() {
+        let parsed = query_words(r"foo\bar \alpha C:\temp\file", "text").unwrap();
+        assert_eq!(parsed, words(&["foobar", "alpha", "c", "tempfile"]));
+    }
+
+    #[test]
+    fn long_words_cut_like_indexer() {
+        let long = "x".repeat(300);
+        let parsed = query_words(&long, "text").unwrap();
+        assert_eq!(parsed, vec!["x".repeat(crate::filter::MAX_TERM_BYTES)]);
+    }
+
+    #[test]
+    fn backslash_only_text_rejected() {
+        let error = query_words(r"- \", "text").unwrap_err();
+        assert!(error.message.contains("only separators"), "{error}");
     }
 
     #[test]

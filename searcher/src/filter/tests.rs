@@ -682,8 +682,84 @@ fn every_special_character_escaped() {
 
 #[test]
 fn words_split_like_indexer() {
-    let words: Vec<&str> = split_words("state-of-the-art\tnets, x_y\nz").collect();
-    assert_eq!(words, vec!["state", "of", "the", "art", "nets", "x_y\nz"]);
+    let words = split_words("state-of-the-art\tnets, x_y\nz");
+    assert_eq!(words, ["state", "of", "the", "art", "nets", "x_y", "z"]);
+}
+
+#[test]
+fn words_split_at_any_white_space() {
+    let words = split_words("alpha\nbeta\r\ngamma\u{0B}delta\u{0C}epsilon\u{A0}zeta\u{2028}eta");
+    assert_eq!(
+        words,
+        ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"]
+    );
+}
+
+#[test]
+fn backslashes_dropped_like_indexer() {
+    // Terms that RediSearch 2.10.5 indexes for these words, read with FT.DEBUG DUMP_TERMS.
+    let cases: [(&str, &[&str]); 7] = [
+        (r"foo\bar", &["foobar"]),
+        (r"C:\temp\file", &["c", "tempfile"]),
+        (r"\alpha + \beta_{1}", &["alpha", "beta_", "1"]),
+        (r"x\,y", &["x,y"]),
+        (r"a\\b", &[r"a\b"]),
+        (r"trail\ q", &["trail q"]),
+        (r"end\ \", &["end "]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(split_words(text), expected, "{text:?}");
+    }
+}
+
+#[test]
+fn escaped_tab_dropped_like_indexer() {
+    assert_eq!(split_words("foo\\\tbar"), ["foobar"]);
+}
+
+#[test]
+fn long_words_cut_like_indexer() {
+    let long = "A".repeat(300);
+    assert_eq!(split_words(&long), ["a".repeat(MAX_TERM_BYTES)]);
+
+    // The cut counts the bytes of backslashes, which are dropped after it.
+    let escaped = r"b\".repeat(100);
+    assert_eq!(split_words(&escaped), ["b".repeat(MAX_TERM_BYTES / 2)]);
+
+    let two_byte = "é".repeat(100);
+    assert_eq!(split_words(&two_byte), ["é".repeat(MAX_TERM_BYTES / 2)]);
+}
+
+#[test]
+fn long_word_cut_at_character_boundary() {
+    let word = format!("{}é", "q".repeat(MAX_TERM_BYTES - 1));
+    assert_eq!(split_words(&word), ["q".repeat(MAX_TERM_BYTES - 1)]);
+}
+
+#[test]
+fn text_any_of_drops_backslash() {
+    assert_eq!(
+        compiled(&text_any_of("title", &[r"foo\bar", r"x\,y"])),
+        r"@title:(foobar|x\,y)"
+    );
+}
+
+#[test]
+fn text_prefix_drops_backslash() {
+    assert_eq!(compiled(&text_prefix("title", r"\alp")), "@title:alp*");
+}
+
+#[test]
+fn text_prefix_short_without_backslash_rejected() {
+    let error = rejected(&text_prefix("title", r"\a"));
+    assert_eq!(error.field, "filter.text_prefix.prefix");
+    assert!(error.message.contains("at least 2"), "{error}");
+}
+
+#[test]
+fn text_fuzzy_rejects_line_break() {
+    let error = rejected(&text_fuzzy("title", "graph\nnetworks", 1));
+    assert_eq!(error.field, "filter.text_fuzzy.term");
 }
 
 // Structure: what the query lexer reads as operators.

@@ -5,6 +5,7 @@ mod facets;
 mod get;
 mod grpc;
 mod hybrid;
+mod indexed_words;
 mod knn;
 mod range;
 mod stemmed;
