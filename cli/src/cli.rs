@@ -190,7 +190,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "FILE")]
     pub vector_file: Option<PathBuf>,
 
-    /// Search mode; by default the searcher runs knn, or hybrid with --lucky.
+    /// Search mode; by default the searcher runs knn, or hybrid with --lucky and words to search for.
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
 

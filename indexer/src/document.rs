@@ -5,12 +5,10 @@ use std::collections::HashMap;
 
 use docsearch_proto::v1 as pb;
 use docsearch_runtime::fields::encode_value;
+pub use docsearch_runtime::keys::check_document_id;
 use docsearch_runtime::schema::{FieldKind, Schema, VectorOptions};
 use docsearch_runtime::validate::quote;
 use docsearch_runtime::vector;
-
-/// Maximum length of a document id, in bytes.
-pub const MAX_ID_BYTES: usize = 512;
 
 /// A document that passed validation, encoded for its hash.
 #[derive(Debug)]
@@ -155,29 +153,6 @@ fn check_id(position: u32, id: &str) -> Result<(), pb::DocumentError> {
             message,
         )
     })
-}
-
-/// Checks a document id: 1 to [`MAX_ID_BYTES`] bytes without control characters. Upsert, Ingest and
-/// Delete share it, so an id that cannot be written cannot be deleted either. The error is the reason
-/// and the fix.
-pub fn check_document_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        Err(format!(
-            "the id is empty; use an id of 1 to {MAX_ID_BYTES} bytes"
-        ))
-    } else if id.len() > MAX_ID_BYTES {
-        Err(format!(
-            "the id is {} bytes long; use at most {MAX_ID_BYTES} bytes",
-            id.len()
-        ))
-    } else if id.chars().any(char::is_control) {
-        Err(format!(
-            "the id {} contains control characters; remove them",
-            quote(id)
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 /// Plans the embedding of a missing vector from the field's source texts.

@@ -15,12 +15,38 @@
 //! Namespaces and index names cannot contain `:`, so one index's document prefix is never a prefix of
 //! another index's keys.
 
-use crate::validate::{InvalidValue, check_identifier};
+use crate::validate::{InvalidValue, check_identifier, quote};
 
 /// Maximum length of a namespace.
 pub const MAX_NAMESPACE_LEN: usize = 32;
 /// Maximum length of an index name.
 pub const MAX_INDEX_NAME_LEN: usize = 64;
+
+/// Maximum length of a document id, in bytes.
+pub const MAX_DOCUMENT_ID_BYTES: usize = 512;
+
+/// Checks a document id: 1 to [`MAX_DOCUMENT_ID_BYTES`] bytes without control characters. Writes,
+/// deletes and reads share it, so an id that cannot be written is rejected everywhere. The error is
+/// the reason and the fix.
+pub fn check_document_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        Err(format!(
+            "the id is empty; use an id of 1 to {MAX_DOCUMENT_ID_BYTES} bytes"
+        ))
+    } else if id.len() > MAX_DOCUMENT_ID_BYTES {
+        Err(format!(
+            "the id is {} bytes long; use at most {MAX_DOCUMENT_ID_BYTES} bytes",
+            id.len()
+        ))
+    } else if id.chars().any(char::is_control) {
+        Err(format!(
+            "the id {} contains control characters; remove them",
+            quote(id)
+        ))
+    } else {
+        Ok(())
+    }
+}
 
 /// Builds the Redis keys of one namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -55,7 +55,15 @@ pub fn check(values: &[f32], dimension: usize, metric: DistanceMetric) -> Result
 /// Checks the squared norm of a vector of finite values, summed in FLOAT32 as RediSearch sums it.
 fn check_norm(values: &[f32], metric: DistanceMetric) -> Result<(), InvalidValue> {
     let squared_norm: f32 = values.iter().map(|value| value * value).sum();
-    if !squared_norm.is_finite() {
+    // Under L2 the squared distance between two vectors is at most 2 (|a|² + |b|²), so a vector is
+    // accepted only when 4 |v|² is finite: then no distance between two accepted vectors overflows.
+    // IP and COSINE distances stay within |a| |b|.
+    let bound = if metric == DistanceMetric::L2 {
+        squared_norm * 4.0
+    } else {
+        squared_norm
+    };
+    if !bound.is_finite() {
         let largest = values
             .iter()
             .map(|value| value.abs())
@@ -63,7 +71,7 @@ fn check_norm(values: &[f32], metric: DistanceMetric) -> Result<(), InvalidValue
         return Err(InvalidValue::new(
             "",
             format!(
-                "the squared norm of the vector overflows FLOAT32 (its largest value is {largest:e} in magnitude), so its distances would be infinite or NaN; scale the vector down"
+                "the vector is too long for FLOAT32 (its largest value is {largest:e} in magnitude), so its distances could be infinite or NaN; scale the vector down"
             ),
         ));
     }
@@ -124,13 +132,22 @@ mod tests {
             DistanceMetric::InnerProduct,
         ] {
             let error = check(&[3e38; 4], 4, metric).unwrap_err();
-            assert!(error.message.contains("overflows FLOAT32"), "{error}");
+            assert!(error.message.contains("too long for FLOAT32"), "{error}");
             assert!(error.message.contains("3e38"), "{error}");
             assert!(error.message.contains("scale the vector down"), "{error}");
         }
         // 2e19 squared is 4e38, above f32::MAX, although each value is finite.
-        assert!(check(&[2e19, 0.0], 2, DistanceMetric::L2).is_err());
-        assert!(check(&[1e19, 0.0], 2, DistanceMetric::L2).is_ok());
+        assert!(check(&[2e19, 0.0], 2, DistanceMetric::InnerProduct).is_err());
+        assert!(check(&[1e19, 0.0], 2, DistanceMetric::InnerProduct).is_ok());
+    }
+
+    #[test]
+    fn check_leaves_room_for_l2_distances() {
+        // The squared L2 distance from 1.8e19 to -1.8e19 is 1.3e39, above f32::MAX (3.4e38).
+        assert!(check(&[1.8e19, 0.0], 2, DistanceMetric::L2).is_err());
+        assert!(check(&[1.8e19, 0.0], 2, DistanceMetric::InnerProduct).is_ok());
+        // 4 × (9e18)² is 3.24e38, so the farthest accepted vectors stay at a finite distance.
+        assert!(check(&[9e18, 0.0], 2, DistanceMetric::L2).is_ok());
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! `split` turns a stored TAG value into its values, and GROUPBY counts a document once under each of
 //! them. The EXISTS filter leaves out documents without the field, which `split` and the arithmetic
 //! reject.
+//!
+//! NOTE: TAG buckets keep the stored spelling, so on a field without CASESENSITIVE the values "ML"
+//! and "ml" get separate buckets, while a tag filter on either matches both.
 
 use std::time::Duration;
 
@@ -260,14 +263,29 @@ fn interval_buckets(
     width: f64,
     counts: &[(String, u64)],
 ) -> Result<Vec<pb::FacetBucket>, FacetError> {
-    let mut buckets = Vec::with_capacity(counts.len());
+    let mut numbered: Vec<(f64, u64)> = Vec::with_capacity(counts.len());
     for (group, count) in counts {
-        let number = parse_group(group)?;
+        // A stored -0 divides to floor(-0 / w) = -0, which GROUPBY keeps apart from 0; adding 0.0
+        // turns -0.0 into 0.0, so both land in bucket 0.
+        let number = parse_group(group)? + 0.0;
+        numbered.push((number, *count));
+    }
+    numbered.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+    let mut buckets: Vec<pb::FacetBucket> = Vec::with_capacity(numbered.len());
+    let mut previous = None;
+    for (number, count) in numbered {
+        if previous == Some(number) {
+            if let Some(last) = buckets.last_mut() {
+                last.count += count;
+            }
+            continue;
+        }
+        previous = Some(number);
         let (min, max) = (number * width, (number + 1.0) * width);
         check_bucket(field, width, number, min, max)?;
-        buckets.push(numeric_bucket(min, max, *count));
+        buckets.push(numeric_bucket(min, max, count));
     }
-    buckets.sort_by(|a, b| a.min.unwrap_or(0.0).total_cmp(&b.min.unwrap_or(0.0)));
     Ok(buckets)
 }
 
@@ -506,6 +524,23 @@ mod tests {
         assert_eq!(result.buckets[0].count, 2);
         assert_eq!(result.buckets[1].value, "[0.3, 0.4)");
         assert_eq!(result.buckets[1].min, Some(3.0 * 0.1));
+    }
+
+    #[test]
+    fn negative_zero_joins_bucket_zero() {
+        let reply = Value::Array(vec![
+            Value::Int(3),
+            row(bulk("0"), "8"),
+            row(bulk("-0"), "1"),
+            row(bulk("-1"), "1"),
+        ]);
+        let result = parse(reply, &facet(FacetKind::Interval(10.0))).unwrap();
+        let labels: Vec<(&str, u64)> = result
+            .buckets
+            .iter()
+            .map(|bucket| (bucket.value.as_str(), bucket.count))
+            .collect();
+        assert_eq!(labels, [("[-10, 0)", 1), ("[0, 10)", 9)]);
     }
 
     #[test]

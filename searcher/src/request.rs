@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use docsearch_proto::v1 as pb;
 use docsearch_runtime::keys::check_index_name;
 use docsearch_runtime::schema::{DistanceMetric, Field, FieldKind, Schema, VectorOptions};
-use docsearch_runtime::validate::quote;
 
 use crate::config::SearchConfig;
 use crate::error::SearchError;
@@ -26,8 +25,6 @@ use crate::text_query::FieldGroup;
 pub use results::{DEFAULT_FACET_LIMIT, Facet, FacetKind, MAX_FACET_BUCKETS, MAX_FACETS};
 pub use vector::{MAX_EF_RUNTIME, describe_field};
 
-/// Maximum length of a document id, in bytes.
-pub const MAX_ID_BYTES: usize = 512;
 /// Candidates each HYBRID leg fetches when the request leaves the window at 0 and pages less deep.
 pub const DEFAULT_HYBRID_WINDOW: usize = 100;
 /// The reciprocal rank fusion constant when the request leaves it at 0.
@@ -241,7 +238,7 @@ impl CheckedRequest {
         } = request;
 
         check_index_name(&index)?;
-        let mode = parse_mode(mode, lucky)?;
+        let mode = parse_mode(mode, lucky, !text.trim().is_empty())?;
         let (k, offset) = results::check_window(k, offset, count_only, lucky, limits)?;
         results::check_return_fields(&return_fields)?;
         results::check_sort_by(sort_by.as_ref())?;
@@ -358,10 +355,11 @@ impl CheckedRequest {
     }
 }
 
-fn parse_mode(mode: i32, lucky: bool) -> Result<Mode, SearchError> {
+fn parse_mode(mode: i32, lucky: bool, has_text: bool) -> Result<Mode, SearchError> {
     match pb::SearchMode::try_from(mode) {
-        // An unspecified mode is KNN, except that a lucky request is HYBRID.
-        Ok(pb::SearchMode::Unspecified) if lucky => Ok(Mode::Hybrid),
+        // An unspecified mode is KNN, except that a lucky request with text is HYBRID. A lucky
+        // request by vector or by similar document has no words for a text leg, so it stays KNN.
+        Ok(pb::SearchMode::Unspecified) if lucky && has_text => Ok(Mode::Hybrid),
         Ok(pb::SearchMode::Unspecified | pb::SearchMode::Knn) => Ok(Mode::Knn),
         Ok(pb::SearchMode::Range) => Ok(Mode::Range),
         Ok(pb::SearchMode::Text) => Ok(Mode::Text),
@@ -379,25 +377,10 @@ fn mode_mismatch(path: &str, rule: &str, mode: Mode) -> SearchError {
     SearchError::invalid(path, format!("{rule} for a {} query", mode.name()))
 }
 
-/// Checks a document id: 1 to `MAX_ID_BYTES` bytes.
+/// Checks a document id named by a request, with the rule that documents are written under.
 pub fn check_document_id(id: &str, path: &str) -> Result<(), SearchError> {
-    if id.is_empty() {
-        return Err(SearchError::invalid(
-            path,
-            "the document id is empty; send the id of a document of the index",
-        ));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(SearchError::invalid(
-            path,
-            format!(
-                "{} is {} bytes long; document ids have at most {MAX_ID_BYTES} bytes",
-                quote(id),
-                id.len()
-            ),
-        ));
-    }
-    Ok(())
+    docsearch_runtime::keys::check_document_id(id)
+        .map_err(|message| SearchError::invalid(path, message))
 }
 
 /// Lists the non-vector fields of a schema for an error message.

@@ -18,9 +18,9 @@ pub const DEFAULT_SUGGESTIONS: u32 = 5;
 pub const MAX_SUGGESTIONS: u32 = 100;
 /// Shortest prefix, in characters after trimming white space.
 pub const MIN_PREFIX_CHARS: usize = 2;
-/// Maximum length of a prefix, in characters. The dictionary contains no longer entries, because
-/// RediSearch 2.10 drops suggestions of more than 255 characters.
-pub const MAX_PREFIX_CHARS: usize = 255;
+/// Maximum length of a prefix, in characters. RediSearch 2.10.5 rejects an FT.SUGGET prefix of 100
+/// characters or more with "Invalid query length", although it stores suggestions of up to 255.
+pub const MAX_PREFIX_CHARS: usize = 99;
 
 /// A Suggest request that passed its checks.
 struct SuggestRequest {
@@ -110,7 +110,7 @@ fn parse(request: pb::SuggestRequest) -> Result<SuggestRequest, SearchError> {
         return Err(SearchError::invalid(
             "prefix",
             format!(
-                "the prefix has {} characters; suggestions have at most {MAX_PREFIX_CHARS}, so send at most that many",
+                "the prefix has {} characters; Redis completes prefixes of at most {MAX_PREFIX_CHARS}, so send its first {MAX_PREFIX_CHARS}",
                 prefix.chars().count()
             ),
         ));
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn long_prefix_rejected() {
         let error = invalid(request(&"a".repeat(MAX_PREFIX_CHARS + 1), 0));
-        assert!(error.message.contains("at most 255"), "{error}");
+        assert!(error.message.contains("at most 99"), "{error}");
     }
 
     #[test]

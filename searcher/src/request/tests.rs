@@ -241,8 +241,21 @@ fn lucky_without_mode_runs_hybrid() {
 }
 
 #[test]
+fn lucky_by_vector_runs_knn() {
+    let query = parsed(pb::SearchRequest {
+        lucky: true,
+        k: 1,
+        ..request()
+    })
+    .unwrap();
+    assert_eq!(query.mode, Mode::Knn);
+    assert_eq!(query.k, 1);
+}
+
+#[test]
 fn lucky_hybrid_needs_text() {
     let error = invalid(pb::SearchRequest {
+        mode: pb::SearchMode::Hybrid as i32,
         lucky: true,
         k: 1,
         ..request()
@@ -1066,7 +1079,7 @@ fn exclusion_without_similar_rejected() {
 fn long_similar_id_rejected() {
     let error = invalid(pb::SearchRequest {
         vector: None,
-        similar_to_id: "x".repeat(MAX_ID_BYTES + 1),
+        similar_to_id: "x".repeat(docsearch_runtime::keys::MAX_DOCUMENT_ID_BYTES + 1),
         ..request()
     });
     assert_eq!(error.field, "similar_to_id");

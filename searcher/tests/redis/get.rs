@@ -162,6 +162,16 @@ async fn get_empty_ids_invalid() {
 }
 
 #[tokio::test]
+async fn get_control_character_id_invalid() {
+    let fixture = fixture().await;
+    let message = get_error(&fixture, request(&["p1", "a\u{0}b"]), Code::InvalidArgument).await;
+    assert!(
+        message.starts_with("invalid ids[1]: the id \"a\\0b\" contains control characters"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn get_too_many_ids_invalid() {
     let fixture = fixture().await;
     let ids: Vec<String> = (0..1001).map(|n| n.to_string()).collect();

@@ -181,6 +181,32 @@ async fn short_prefix_is_invalid() {
 }
 
 #[tokio::test]
+async fn longest_prefix_reaches_redis() {
+    let fixture = fixture().await;
+    for fuzzy in [false, true] {
+        for letter in ["g", "é"] {
+            let longest = letter.repeat(docsearch_searcher::suggest::MAX_PREFIX_CHARS);
+            let response = fixture.suggest(request(&longest, 5, fuzzy)).await;
+            assert!(
+                response.is_ok(),
+                "{} × {letter:?}, fuzzy {fuzzy}: {response:?}",
+                longest.chars().count()
+            );
+            let status = fixture
+                .suggest(request(&format!("{longest}{letter}"), 5, fuzzy))
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+            assert!(
+                status.message().contains("at most 99"),
+                "{}",
+                status.message()
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn large_limit_is_invalid() {
     let fixture = fixture().await;
     let status = fixture
