@@ -347,11 +347,8 @@ fn tidy(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{bulk, words};
     use docsearch_runtime::schema::{Field, FieldKind, NumericOptions, TagOptions};
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
-    }
 
     fn row(value: Value, count: &str) -> Value {
         Value::Array(vec![bulk(VALUE), value, bulk(COUNT), bulk(count)])
@@ -374,16 +371,6 @@ mod tests {
             },
             kind,
         }
-    }
-
-    fn words(command: &redis::Cmd) -> Vec<String> {
-        command
-            .args_iter()
-            .map(|arg| match arg {
-                redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                _ => "<other>".to_owned(),
-            })
-            .collect()
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub mod spelling;
 pub mod suggest;
 pub mod text_query;
 
+#[cfg(test)]
+mod test_support;
+
 use std::sync::Arc;
 
 use anyhow::Context as _;

@@ -183,10 +183,7 @@ fn bulk_bytes(value: Value) -> anyhow::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
-    }
+    use crate::test_support::bulk;
 
     #[test]
     fn reply_with_fields_parses() {

@@ -216,20 +216,7 @@ impl Searcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
-    }
-
-    fn words(command: &redis::Cmd) -> Vec<String> {
-        command
-            .args_iter()
-            .map(|arg| match arg {
-                redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                _ => "<other>".to_owned(),
-            })
-            .collect()
-    }
+    use crate::test_support::{bulk, words};
 
     fn term(word: &str, suggestions: &[(&str, &str)]) -> Value {
         Value::Array(vec![

@@ -185,6 +185,7 @@ fn text_of(value: Value) -> anyhow::Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::bulk;
 
     fn request(prefix: &str, limit: u32) -> pb::SuggestRequest {
         pb::SuggestRequest {
@@ -203,10 +204,6 @@ mod tests {
                 other.map(|checked| checked.prefix)
             ),
         }
-    }
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
     }
 
     #[test]

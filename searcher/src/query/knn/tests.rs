@@ -1,5 +1,6 @@
 use super::*;
 use crate::request::{Mode, QuerySource, SortKey, VectorTarget};
+use crate::test_support::{bulk, words};
 use docsearch_runtime::schema::{
     DistanceMetric, Field, FieldKind, NumericOptions, VectorAlgorithm, VectorOptions,
 };
@@ -49,20 +50,6 @@ fn query() -> Query {
         count_only: false,
         facets: Vec::new(),
     }
-}
-
-fn words(command: &redis::Cmd) -> Vec<String> {
-    command
-        .args_iter()
-        .map(|arg| match arg {
-            redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => "<other>".to_owned(),
-        })
-        .collect()
-}
-
-fn bulk(text: &str) -> Value {
-    Value::BulkString(text.as_bytes().to_vec())
 }
 
 #[test]
