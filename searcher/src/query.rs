@@ -16,6 +16,10 @@ pub mod text;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
+use redis::Value;
+
+use crate::error::SearchError;
+use crate::reply::parse_count_reply;
 
 /// Name under which FT.SEARCH yields each document's vector distance. Schema field names cannot start
 /// with `__`, so it never collides with a document field.
@@ -51,6 +55,20 @@ pub fn filtered(filter: Option<&str>, clause: &str) -> String {
         Some(filter) => format!("({filter}) {clause}"),
         None => clause.to_owned(),
     }
+}
+
+/// Reads the reply of a [`count_command`] and, when a document is excluded, the reply of the
+/// [`contains_command`] after it, and returns the number of matches without that document.
+pub fn total_without_excluded(replies: Vec<Value>, index: &str) -> Result<u64, SearchError> {
+    let mut counts = Vec::with_capacity(replies.len());
+    for reply in replies {
+        let count = parse_count_reply(reply)
+            .map_err(|error| SearchError::internal("counting documents", index, error))?;
+        counts.push(count);
+    }
+    let total = counts.first().copied().unwrap_or(0);
+    let excluded = counts.get(1).copied().unwrap_or(0);
+    Ok(total.saturating_sub(excluded))
 }
 
 /// Builds the command that counts the documents matching `query` (`LIMIT 0 0`).

@@ -21,11 +21,11 @@ use redis::Value;
 
 use super::{
     DISTANCE_FIELD, append_params, append_timeout_and_dialect, contains_command, count_command,
-    document_id, parse_distance,
+    document_id, parse_distance, total_without_excluded,
 };
 use crate::error::SearchError;
 use crate::hits::{SortValue, decode_fields, sort_by_value, vector_hit};
-use crate::reply::{ReplyDocument, SearchReply, parse_count_reply, parse_search_reply};
+use crate::reply::{ReplyDocument, SearchReply, parse_search_reply};
 use crate::request::{HybridPolicy, Query, VectorQuery};
 use crate::searcher::Searcher;
 
@@ -259,14 +259,7 @@ impl Searcher {
             .await?;
 
         let knn_reply = searching.and_then(|_| replies.pop());
-        let mut counts = Vec::with_capacity(replies.len());
-        for reply in replies {
-            counts.push(parse_count_reply(reply).map_err(|error| {
-                SearchError::internal("counting documents", &query.index, error)
-            })?);
-        }
-        let total = counts.first().copied().unwrap_or(0);
-        let total = total.saturating_sub(counts.get(1).copied().unwrap_or(0));
+        let total = total_without_excluded(replies, &query.index)?;
         let Some(knn_reply) = knn_reply else {
             return Ok((Vec::new(), total));
         };

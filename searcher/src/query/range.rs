@@ -15,7 +15,7 @@ use redis::Value;
 
 use super::{
     DISTANCE_FIELD, append_params, append_timeout_and_dialect, contains_command, count_command,
-    document_id, filtered, parse_distance,
+    document_id, filtered, parse_distance, total_without_excluded,
 };
 use crate::error::SearchError;
 use crate::facets::MatchSet;
@@ -113,15 +113,8 @@ impl Searcher {
             let replies: Vec<Value> = self
                 .query_redis(&query.index, &matches.query, &pipeline)
                 .await?;
-            let mut counts = Vec::with_capacity(replies.len());
-            for reply in replies {
-                counts.push(parse_count_reply(reply).map_err(|error| {
-                    SearchError::internal("counting documents", &query.index, error)
-                })?);
-            }
-            let total = counts.first().copied().unwrap_or(0);
-            let excluded = counts.get(1).copied().unwrap_or(0);
-            return Ok((Vec::new(), total.saturating_sub(excluded)));
+            let total = total_without_excluded(replies, &query.index)?;
+            return Ok((Vec::new(), total));
         }
 
         let mut pipeline = redis::pipe();
