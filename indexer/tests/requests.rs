@@ -1,8 +1,6 @@
 //! Request checks of IndexService and IngestService through their gRPC adapters, against a real
 //! Redis Stack: which field an error names, and how Delete treats invalid and repeated ids.
 
-use std::collections::HashMap;
-
 use docsearch_indexer::config::IngestConfig;
 use docsearch_indexer::ingest::Ingestor;
 use docsearch_indexer::service::admin::IndexAdmin;
@@ -16,6 +14,10 @@ use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::testing::RedisServer;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request};
+
+use common::{titled, titles_schema};
+
+mod common;
 
 const INDEX: &str = "papers";
 
@@ -46,35 +48,6 @@ async fn start() -> Services {
         connection,
         layout,
         _server: server,
-    }
-}
-
-/// Returns a schema with one TEXT field, `title`, that feeds the suggestion dictionary.
-fn titles_schema() -> pb::IndexSchema {
-    pb::IndexSchema {
-        fields: vec![pb::FieldSchema {
-            name: "title".to_owned(),
-            index_missing: false,
-            kind: Some(pb::field_schema::Kind::Text(pb::TextField {
-                suggest: true,
-                ..Default::default()
-            })),
-        }],
-    }
-}
-
-fn titled(id: &str, title: &str) -> pb::Document {
-    let mut fields = HashMap::new();
-    fields.insert(
-        "title".to_owned(),
-        pb::FieldValue {
-            kind: Some(pb::field_value::Kind::Text(title.to_owned())),
-        },
-    );
-    pb::Document {
-        id: id.to_owned(),
-        fields,
-        vectors: HashMap::new(),
     }
 }
 

@@ -11,20 +11,9 @@ use docsearch_runtime::keys::KeyLayout;
 use docsearch_runtime::schema::Schema;
 use docsearch_runtime::testing::RedisServer;
 
-fn titled(id: &str, title: &str) -> pb::Document {
-    let mut fields = HashMap::new();
-    fields.insert(
-        "title".to_owned(),
-        pb::FieldValue {
-            kind: Some(pb::field_value::Kind::Text(title.to_owned())),
-        },
-    );
-    pb::Document {
-        id: id.to_owned(),
-        fields,
-        vectors: HashMap::new(),
-    }
-}
+use common::{titled, titles_schema};
+
+mod common;
 
 async fn suggestions(
     connection: &mut redis::aio::ConnectionManager,
@@ -54,17 +43,7 @@ async fn start_papers() -> (
     let connection = connection::connect(&config).expect("connect");
     let layout = KeyLayout::new(server.namespace()).expect("namespace");
     let catalog = Catalog::new(connection.clone(), layout.clone());
-    let schema = Schema::from_proto(&pb::IndexSchema {
-        fields: vec![pb::FieldSchema {
-            name: "title".to_owned(),
-            index_missing: false,
-            kind: Some(pb::field_schema::Kind::Text(pb::TextField {
-                suggest: true,
-                ..Default::default()
-            })),
-        }],
-    })
-    .expect("schema");
+    let schema = Schema::from_proto(&titles_schema()).expect("schema");
     catalog.create("papers", schema).await.expect("create");
     let ingestor = Ingestor::new(catalog, connection.clone(), None, IngestConfig::default());
     (server, connection, layout, ingestor)

@@ -91,7 +91,7 @@ impl RedisServer {
         &self.namespace
     }
 
-    /// The services' Redis settings for this server: its URL and namespace, other keys at their defaults.
+    /// Builds the services' Redis settings for this server: its URL and namespace, other keys at their defaults.
     pub fn redis_config(&self) -> crate::config::RedisConfig {
         crate::config::RedisConfig {
             url: self.url.clone(),

@@ -532,17 +532,10 @@ mod tests {
             index_missing: false,
             kind: Some(pb::field_schema::Kind::Text(pb::TextField::default())),
         };
-        let mut fields: Vec<pb::FieldSchema> = [
-            "title",
-            "abstract",
-            "authors",
-            "categories",
-            "primary_category",
-            "year",
-        ]
-        .into_iter()
-        .map(text)
-        .collect();
+        let mut fields: Vec<pb::FieldSchema> = crate::input::arxiv::FIELD_NAMES
+            .into_iter()
+            .map(text)
+            .collect();
         fields.push(pb::FieldSchema {
             name: "embedding".to_owned(),
             index_missing: false,
