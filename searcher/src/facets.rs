@@ -265,23 +265,22 @@ fn interval_buckets(
 ) -> Result<Vec<pb::FacetBucket>, FacetError> {
     let mut numbered: Vec<(f64, u64)> = Vec::with_capacity(counts.len());
     for (group, count) in counts {
-        // A stored -0 divides to floor(-0 / w) = -0, which GROUPBY keeps apart from 0; adding 0.0
+        // A stored -0 divides to floor(-0 / w) = -0, which GROUPBY keeps apart from 0. Adding 0.0
         // turns -0.0 into 0.0, so both land in bucket 0.
         let number = parse_group(group)? + 0.0;
         numbered.push((number, *count));
     }
     numbered.sort_by(|a, b| a.0.total_cmp(&b.0));
-
-    let mut buckets: Vec<pb::FacetBucket> = Vec::with_capacity(numbered.len());
-    let mut previous = None;
-    for (number, count) in numbered {
-        if previous == Some(number) {
-            if let Some(last) = buckets.last_mut() {
-                last.count += count;
-            }
-            continue;
+    numbered.dedup_by(|later, kept| {
+        let same_bucket = later.0 == kept.0;
+        if same_bucket {
+            kept.1 += later.1;
         }
-        previous = Some(number);
+        same_bucket
+    });
+
+    let mut buckets = Vec::with_capacity(numbered.len());
+    for (number, count) in numbered {
         let (min, max) = (number * width, (number + 1.0) * width);
         check_bucket(field, width, number, min, max)?;
         buckets.push(numeric_bucket(min, max, count));

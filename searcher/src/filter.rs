@@ -696,8 +696,9 @@ fn indexed_words(text: &str, path: &str) -> Result<Vec<String>, InvalidValue> {
     Ok(indexed)
 }
 
-/// Checks that text is one indexed word and returns the term that RediSearch indexes for it.
-fn single_word(text: &str, path: &str, what: &str) -> Result<String, InvalidValue> {
+/// Checks that text is one indexed word and returns the term that RediSearch indexes for it. `role`
+/// names the value in the error, such as "a prefix".
+fn single_word(text: &str, path: &str, role: &str) -> Result<String, InvalidValue> {
     check_control_characters(text, path)?;
     let separated = separate_words(text);
     let mut words = tokens(&separated).into_iter();
@@ -706,7 +707,7 @@ fn single_word(text: &str, path: &str, what: &str) -> Result<String, InvalidValu
         _ => Err(InvalidValue::new(
             path,
             format!(
-                "{} is not one word; {what} cannot contain spaces or the separators {TEXT_SEPARATORS}",
+                "{} is not one word; {role} cannot contain spaces or the separators {TEXT_SEPARATORS}",
                 quote(text)
             ),
         )),
